@@ -1,0 +1,16 @@
+//! The Placement domain with no I/O: the types every other layer agrees on.
+//!
+//! # Layout
+//! - [`microversion`]: the `OpenStack-API-Version` value, its parsing and the
+//!   supported range (1.0–1.39).
+//! - [`ids`]: newtypes for external UUIDs and internal integer ids, so the two
+//!   can never be mixed up, plus generations.
+//! - [`consumer`]: consumer ownership (project, user, type) as the store and the
+//!   HTTP layer exchange it.
+//!
+//! Nothing here touches a socket, a file or a database: every test is a unit test.
+#![forbid(unsafe_code)]
+
+pub mod consumer;
+pub mod ids;
+pub mod microversion;

@@ -1,0 +1,5 @@
+//! Handlers, one module per upstream handler module, named as upstream names
+//! them. Each extracts what it needs, calls one `ops::` function and renders
+//! the result for the negotiated microversion.
+
+pub(crate) mod root;

@@ -1,0 +1,71 @@
+//! Placement's HTTP API: the route table, the middleware stack, the error
+//! envelope and the handlers, wire-compatible with upstream placement 16.0.0
+//! (microversions 1.0–1.39). No SQL here: handlers call the store's `ops`.
+//!
+//! # Layout
+//! - [`router`]: the whole application, built from [`AppState`]; the binary
+//!   serves it.
+//! - [`settings`]: [`HttpSettings`] (auth strategy, mount prefix) and the
+//!   shared [`AppState`].
+//! - [`middleware`]: the stack in upstream's order — request id, span and
+//!   log line; auth; microversion negotiation; pre-dispatch checks.
+//! - `routes`: the one route table in upstream's order, the JSON 404 and the
+//!   405 with `Allow`.
+//! - `handlers`: one module per upstream handler module.
+//! - [`extract`]: extractors for the microversion ([`WantVersion`]) and the
+//!   per-handler `Accept`/`Content-Type` checks; [`context`] for the
+//!   [`RequestContext`].
+//! - [`error`]: [`ApiError`] and the closed [`ErrorCode`] table; `envelope`
+//!   writes every error body exactly as upstream's webob exceptions do.
+//! - [`json`]: JSON bodies formatted byte for byte like Python's
+//!   `json.dumps`.
+//! - `accept`, `wsgi`: header semantics as webob and WSGI servers have them.
+//!
+//! # Serving
+//! ```no_run
+//! use std::net::SocketAddr;
+//!
+//! use placement_http::{AppState, AuthStrategy, HttpSettings, UrlPrefix};
+//!
+//! async fn serve() -> Result<(), Box<dyn std::error::Error>> {
+//!     let settings = HttpSettings {
+//!         auth_strategy: AuthStrategy::Keystone,
+//!         url_prefix: UrlPrefix::new("/placement")?,
+//!     };
+//!     let app = placement_http::router(AppState::new(settings));
+//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:8778").await?;
+//!     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await?;
+//!     Ok(())
+//! }
+//! ```
+//! With connect info the request log names the client address.
+#![forbid(unsafe_code)]
+
+mod accept;
+pub mod context;
+mod envelope;
+pub mod error;
+pub mod extract;
+mod handlers;
+pub mod json;
+pub mod middleware;
+mod routes;
+pub mod settings;
+mod wsgi;
+
+pub use context::RequestContext;
+pub use error::{ApiError, ErrorCode};
+pub use extract::{AcceptJson, JsonContent, WantVersion};
+pub use settings::{AppState, AuthStrategy, HttpSettings, UrlPrefix};
+
+/// The placement application: the route table inside the middleware stack,
+/// mounted under the configured prefix.
+pub fn router(state: AppState) -> axum::Router {
+    let routes = routes::build(&state.settings.url_prefix);
+    middleware::apply(routes, state)
+}
+
+/// A layer the code relies on did not run: a wiring bug, answered with a 500.
+#[derive(Debug, thiserror::Error)]
+#[error("the {0} middleware did not run")]
+pub(crate) struct MissingLayer(pub(crate) &'static str);

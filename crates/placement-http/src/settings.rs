@@ -1,0 +1,156 @@
+//! The settings the HTTP layer runs with, and the shared state handlers see.
+//!
+//! The binary reads `placement.conf`, validates it once, and hands the HTTP
+//! part here; nothing in this crate reads configuration itself.
+
+use std::sync::Arc;
+
+/// How requests are authenticated: upstream's `[api] auth_strategy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AuthStrategy {
+    /// `noauth2`, for testing: `X-Auth-Token: user[:project]` is believed as
+    /// is; user `admin` gets role `admin` unless `X-Roles` is sent.
+    NoAuth2,
+    /// `keystone`, upstream's default. For now tokens are validated by an
+    /// authenticating proxy in front of placement, which passes the identity
+    /// on in keystonemiddleware's headers: `X-Identity-Status: Confirmed`,
+    /// `X-User-Id`, `X-Roles` and `X-Project-Id` (or
+    /// `OpenStack-System-Scope`); without them, keystonemiddleware's 401.
+    /// The proxy must strip those headers from what clients send.
+    #[default]
+    Keystone,
+}
+
+/// The path placement is mounted under, such as `/placement` (upstream's
+/// `SCRIPT_NAME`); empty when it serves the root of the host.
+///
+/// Both the bare prefix and the prefix with a slash answer the version
+/// document, and links in responses will be built under it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UrlPrefix(String);
+
+/// A prefix that cannot be used as a mount point.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "invalid URL prefix {0:?}: expected a path such as /placement made of letters, \
+     digits and -._~ with no empty segment"
+)]
+pub struct InvalidUrlPrefix(pub String);
+
+impl UrlPrefix {
+    /// Validates a mount path. `""` and `"/"` mean the root; a trailing slash
+    /// is dropped, so `/placement/` and `/placement` are the same mount.
+    ///
+    /// # Errors
+    /// [`InvalidUrlPrefix`] when the path does not start with `/`, has an
+    /// empty segment, or holds characters that are not unreserved in a URL
+    /// (which could also be mistaken for route syntax).
+    pub fn new(raw: &str) -> Result<Self, InvalidUrlPrefix> {
+        let trimmed = raw.strip_suffix('/').unwrap_or(raw);
+        if trimmed.is_empty() {
+            return Ok(Self::default());
+        }
+        let invalid = || InvalidUrlPrefix(raw.to_owned());
+        let rest = trimmed.strip_prefix('/').ok_or_else(invalid)?;
+        let segments_ok = rest.split('/').all(|segment| {
+            !segment.is_empty()
+                && segment
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+        });
+        if segments_ok {
+            Ok(Self(trimmed.to_owned()))
+        } else {
+            Err(invalid())
+        }
+    }
+
+    /// The prefix, empty for the root, never ending in `/`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The request path relative to the mount point (upstream's `PATH_INFO`):
+    /// `""` for the bare prefix, `"/…"` otherwise; `None` for a path outside
+    /// the mount.
+    pub fn path_info<'a>(&self, path: &'a str) -> Option<&'a str> {
+        let rest = path.strip_prefix(self.0.as_str())?;
+        (rest.is_empty() || rest.starts_with('/')).then_some(rest)
+    }
+}
+
+/// Everything the HTTP layer needs to know about its deployment.
+#[derive(Debug, Clone, Default)]
+pub struct HttpSettings {
+    /// How requests are authenticated.
+    pub auth_strategy: AuthStrategy,
+    /// Where placement is mounted.
+    pub url_prefix: UrlPrefix,
+}
+
+impl HttpSettings {
+    /// Settings for a deployment at the root of the host.
+    pub fn new(auth_strategy: AuthStrategy) -> Self {
+        Self {
+            auth_strategy,
+            url_prefix: UrlPrefix::default(),
+        }
+    }
+}
+
+/// What every handler can reach, cloned cheaply per request.
+#[derive(Clone)]
+pub struct AppState {
+    /// Deployment settings, shared.
+    pub settings: Arc<HttpSettings>,
+    // The store handle (`placement_store`'s public handle, not a pool) joins
+    // here once that crate exposes it; handlers pass it to one `ops::`
+    // function each.
+}
+
+impl AppState {
+    /// State for the given settings.
+    pub fn new(settings: HttpSettings) -> Self {
+        Self {
+            settings: Arc::new(settings),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_root_prefix_is_empty_however_it_is_written() {
+        assert_eq!(UrlPrefix::new("").unwrap().as_str(), "");
+        assert_eq!(UrlPrefix::new("/").unwrap().as_str(), "");
+    }
+
+    #[test]
+    fn a_trailing_slash_is_dropped() {
+        assert_eq!(
+            UrlPrefix::new("/placement/").unwrap().as_str(),
+            "/placement"
+        );
+        assert_eq!(UrlPrefix::new("/a/b").unwrap().as_str(), "/a/b");
+    }
+
+    #[test]
+    fn prefixes_that_are_not_plain_paths_are_refused() {
+        for raw in ["placement", "/a//b", "/{id}", "/a b", "/*rest", "//"] {
+            assert!(UrlPrefix::new(raw).is_err(), "{raw}");
+        }
+    }
+
+    #[test]
+    fn path_info_is_what_follows_the_prefix() {
+        let prefix = UrlPrefix::new("/placement").unwrap();
+        assert_eq!(prefix.path_info("/placement"), Some(""));
+        assert_eq!(prefix.path_info("/placement/"), Some("/"));
+        assert_eq!(prefix.path_info("/placement/traits"), Some("/traits"));
+        assert_eq!(prefix.path_info("/placementx"), None);
+        assert_eq!(prefix.path_info("/other"), None);
+        assert_eq!(UrlPrefix::default().path_info("/"), Some("/"));
+    }
+}

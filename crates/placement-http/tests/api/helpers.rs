@@ -1,0 +1,257 @@
+//! `TestApp`: the application driven in process, one request at a time.
+
+use std::io;
+use std::sync::{Arc, Mutex, Once};
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::Router;
+use http_body_util::BodyExt;
+use placement_http::{
+    AcceptJson, ApiError, AppState, AuthStrategy, ErrorCode, HttpSettings, JsonContent,
+    RequestContext, UrlPrefix, WantVersion,
+};
+use tower::ServiceExt;
+
+pub struct TestApp {
+    router: Router,
+}
+
+impl TestApp {
+    /// The production router with noauth2 at the root of the host.
+    pub fn new() -> Self {
+        Self::with_settings(HttpSettings::new(AuthStrategy::NoAuth2))
+    }
+
+    pub fn with_settings(settings: HttpSettings) -> Self {
+        init_logging();
+        Self {
+            router: placement_http::router(AppState::new(settings)),
+        }
+    }
+
+    pub fn with_prefix(auth_strategy: AuthStrategy, prefix: &str) -> Self {
+        Self::with_settings(HttpSettings {
+            auth_strategy,
+            url_prefix: UrlPrefix::new(prefix).unwrap(),
+        })
+    }
+
+    /// Probe routes inside the production middleware stack, to exercise
+    /// extractors and error paths no real route reaches yet.
+    pub fn with_probes(auth_strategy: AuthStrategy) -> Self {
+        init_logging();
+        let routes =
+            Router::new()
+                .route("/probe/context", get(context_as_json))
+                .route(
+                    "/probe/accept-json",
+                    get(|_: AcceptJson| async { StatusCode::NO_CONTENT }),
+                )
+                .route(
+                    "/probe/json-content",
+                    post(|_: JsonContent| async { StatusCode::NO_CONTENT }),
+                )
+                .route(
+                    "/probe/internal",
+                    get(|| async {
+                        ApiError::internal(io::Error::other("database exploded: password=hunter2"))
+                    }),
+                )
+                .route("/probe/panic", get(panicking))
+                .route(
+                    "/probe/conflict",
+                    get(|| async {
+                        ApiError::conflict("generation mismatch")
+                            .with_code(ErrorCode::ConcurrentUpdate)
+                    }),
+                )
+                .route(
+                    "/probe/bare-error",
+                    get(|| async {
+                        (StatusCode::UNPROCESSABLE_ENTITY, "Failed to parse the body")
+                    }),
+                )
+                .route(
+                    "/probe/since-1-2",
+                    get(|mv: WantVersion| async move {
+                        mv.require(1, 2).map(|_| StatusCode::NO_CONTENT)
+                    }),
+                );
+        let state = AppState::new(HttpSettings::new(auth_strategy));
+        Self {
+            router: placement_http::middleware::apply(routes, state),
+        }
+    }
+
+    pub fn call(&self, method: Method, path: &str) -> Call<'_> {
+        Call {
+            app: self,
+            request: Request::builder().method(method).uri(path),
+            body: Body::empty(),
+        }
+    }
+
+    pub fn get(&self, path: &str) -> Call<'_> {
+        self.call(Method::GET, path)
+    }
+}
+
+async fn panicking() -> StatusCode {
+    panic!("kaboom")
+}
+
+async fn context_as_json(context: RequestContext) -> impl IntoResponse {
+    axum::Json(serde_json::json!({
+        "user_id": context.user_id,
+        "project_id": context.project_id,
+        "roles": context.roles,
+        "is_admin": context.is_admin,
+        "system_scope": context.system_scope,
+        "global_request_id": context.global_request_id,
+        "request_id": context.request_id,
+    }))
+}
+
+pub struct Call<'a> {
+    app: &'a TestApp,
+    request: axum::http::request::Builder,
+    body: Body,
+}
+
+impl Call<'_> {
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.request = self.request.header(name, value);
+        self
+    }
+
+    /// An OpenStack-API-Version header for placement.
+    pub fn version(self, version: &str) -> Self {
+        self.header("openstack-api-version", &format!("placement {version}"))
+    }
+
+    /// A noauth2 token.
+    pub fn token(self, token: &str) -> Self {
+        self.header("x-auth-token", token)
+    }
+
+    /// A body with its Content-Length (set by hand: in-process requests have
+    /// no server to count it).
+    pub fn body(mut self, body: &str) -> Self {
+        self.request = self
+            .request
+            .header(header::CONTENT_LENGTH, body.len().to_string());
+        self.body = Body::from(body.to_owned());
+        self
+    }
+
+    pub async fn send(self) -> TestResponse {
+        let request = self.request.body(self.body).unwrap();
+        let response = self.app.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec();
+        TestResponse {
+            status,
+            headers,
+            body: String::from_utf8(body).unwrap(),
+        }
+    }
+}
+
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl TestResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(|value| value.to_str().unwrap())
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", self.body))
+    }
+
+    /// The first error object of an envelope.
+    pub fn error(&self) -> serde_json::Value {
+        self.json()["errors"][0].clone()
+    }
+
+    pub fn request_id(&self) -> &str {
+        self.header("x-openstack-request-id")
+            .expect("every response has a request id")
+    }
+}
+
+/// Whether `id` is `req-` and a lower-case version-4 UUID.
+pub fn is_local_request_id(id: &str) -> bool {
+    id.strip_prefix("req-")
+        .and_then(|uuid| uuid::Uuid::parse_str(uuid).ok())
+        .is_some_and(|uuid| {
+            uuid.get_version_num() == 4 && id == format!("req-{}", uuid.hyphenated())
+        })
+}
+
+/// Logs to the terminal when TEST_LOG is set; quiet otherwise.
+fn init_logging() {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        if std::env::var_os("TEST_LOG").is_some() {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter("debug")
+                .with_test_writer()
+                .try_init();
+        }
+    });
+}
+
+/// Captures this thread's log output while the guard lives (the tests run
+/// on a current-thread runtime, so the request is handled on this thread).
+pub fn capture_logs() -> (LogBuffer, tracing::subscriber::DefaultGuard) {
+    let buffer = LogBuffer::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .with_writer(buffer.clone())
+        .finish();
+    (buffer, tracing::subscriber::set_default(subscriber))
+}
+
+#[derive(Clone, Default)]
+pub struct LogBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl LogBuffer {
+    pub fn contents(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
+impl io::Write for LogBuffer {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogBuffer {
+    type Writer = LogBuffer;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}

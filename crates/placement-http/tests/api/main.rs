@@ -1,0 +1,15 @@
+//! The HTTP API driven in process, one module per area.
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests panic rather than return errors"
+)]
+
+mod helpers;
+
+mod auth;
+mod checks;
+mod errors;
+mod microversion;
+mod request_id;
+mod root;

@@ -1,0 +1,864 @@
+//! The dialect seam: the only module that names a backend driver.
+//!
+//! Every query in this crate is written once, as SQL with `?` placeholders,
+//! and runs on SQLite, PostgreSQL and MySQL through [`Tx`]. We use sqlx's
+//! concrete drivers rather than its `Any` driver, because `Any` neither
+//! renumbers placeholders nor carries date/time values, and rather than a
+//! query builder, because plain SQL in `queries/` is what reviewers can compare
+//! with upstream's statements. The seam does the few things that differ:
+//! placeholder numbering for PostgreSQL, typed NULLs, how timestamps are
+//! stored (SQLite keeps SQLAlchemy's text form), how an inserted id comes back,
+//! and how a write transaction starts (SQLite takes the write lock up front so
+//! concurrent writers queue on the busy timeout instead of failing on lock
+//! upgrade).
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::NaiveDateTime;
+use sqlx::mysql::{MySql, MySqlConnectOptions, MySqlPool, MySqlPoolOptions, MySqlRow};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow, Postgres};
+use sqlx::sqlite::{
+    Sqlite, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+};
+use sqlx::{Executor, Row as _, TypeInfo, ValueRef};
+
+use crate::error::{DbError, Result};
+use crate::url::{DatabaseUrl, SqliteLocation};
+
+/// The three database families placement-rs serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Backend {
+    /// The embedded default.
+    Sqlite,
+    /// Production, including several API processes over one database.
+    Postgres,
+    /// MySQL and MariaDB (Galera included).
+    MySql,
+}
+
+impl Backend {
+    /// The name used in logs and test output.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgresql",
+            Backend::MySql => "mysql",
+        }
+    }
+}
+
+/// Pool settings, mirroring `[placement_database]` so operators' tuning keeps
+/// its meaning.
+#[derive(Debug, Clone)]
+pub struct PoolSettings {
+    /// `max_pool_size` (plus overflow): the most connections this process opens.
+    pub max_connections: u32,
+    /// `connection_recycle_time`: connections older than this are replaced.
+    pub max_lifetime: Duration,
+    /// `pool_timeout`: how long a request waits for a free connection.
+    pub acquire_timeout: Duration,
+    /// SQLite only: how long a writer waits for the write lock.
+    pub sqlite_busy_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        PoolSettings {
+            // SQLAlchemy's QueuePool defaults: pool_size 5 + max_overflow 10.
+            max_connections: 15,
+            max_lifetime: Duration::from_secs(3600),
+            acquire_timeout: Duration::from_secs(30),
+            sqlite_busy_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+#[derive(Clone)]
+enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+    MySql(MySqlPool),
+}
+
+/// A pooled handle to the placement database. Cheap to clone.
+#[derive(Clone)]
+pub struct Database {
+    pool: Pool,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Database({})", self.backend().name())
+    }
+}
+
+/// The session SQL mode for MySQL: upstream's `mysql_sql_mode` default
+/// (TRADITIONAL, i.e. strict), plus NO_AUTO_VALUE_ON_ZERO so the standard
+/// resource class VCPU keeps id 0 as upstream's sync arranges.
+const MYSQL_SQL_MODE: &str = "SET SESSION sql_mode = 'TRADITIONAL,NO_AUTO_VALUE_ON_ZERO'";
+
+impl Database {
+    /// Opens a pool for `url`. Connections are opened lazily except one, so a
+    /// wrong host or password fails here, at startup, with a clear error.
+    ///
+    /// # Errors
+    /// A [`DbError`] of kind `ConnectionLost` when the server cannot be
+    /// reached, `Other` for authentication or configuration failures.
+    pub async fn connect(url: &DatabaseUrl, settings: &PoolSettings) -> Result<Database> {
+        let pool = match url.backend() {
+            Backend::Sqlite => {
+                let mut opts = SqliteConnectOptions::new()
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .busy_timeout(settings.sqlite_busy_timeout)
+                    .foreign_keys(true);
+                let memory = matches!(url.sqlite_location(), Some(SqliteLocation::Memory) | None);
+                opts = match url.sqlite_location() {
+                    Some(SqliteLocation::File(path)) => {
+                        opts.filename(path).create_if_missing(true)
+                    }
+                    _ => SqliteConnectOptions::from_str("sqlite::memory:")?
+                        .foreign_keys(true),
+                };
+                let pool = SqlitePoolOptions::new()
+                    // An in-memory database exists per connection: keep exactly one.
+                    .max_connections(if memory { 1 } else { settings.max_connections.max(1) })
+                    .min_connections(if memory { 1 } else { 0 })
+                    .max_lifetime(if memory { None } else { Some(settings.max_lifetime) })
+                    .idle_timeout(if memory { None } else { Some(Duration::from_secs(600)) })
+                    .acquire_timeout(settings.acquire_timeout)
+                    .connect_with(opts)
+                    .await?;
+                Pool::Sqlite(pool)
+            }
+            Backend::Postgres => {
+                let mut opts = PgConnectOptions::new_without_pgpass();
+                if let Some(host) = url.query_param("host").or(url.host()) {
+                    opts = opts.host(host);
+                } else {
+                    opts = opts.host("localhost");
+                }
+                if let Some(port) = url.port() {
+                    opts = opts.port(port);
+                }
+                if let Some(user) = url.username() {
+                    opts = opts.username(user);
+                }
+                if let Some(pw) = url.password() {
+                    opts = opts.password(pw);
+                }
+                if let Some(db) = url.database() {
+                    opts = opts.database(db);
+                }
+                if let Some(name) = url.query_param("application_name") {
+                    opts = opts.application_name(name);
+                }
+                let pool = PgPoolOptions::new()
+                    .max_connections(settings.max_connections.max(1))
+                    .max_lifetime(settings.max_lifetime)
+                    .acquire_timeout(settings.acquire_timeout)
+                    .connect_with(opts)
+                    .await?;
+                Pool::Postgres(pool)
+            }
+            Backend::MySql => {
+                let mut opts = MySqlConnectOptions::new();
+                if let Some(sock) = url.query_param("unix_socket") {
+                    opts = opts.socket(sock);
+                } else {
+                    opts = opts.host(url.host().unwrap_or("localhost"));
+                }
+                if let Some(port) = url.port() {
+                    opts = opts.port(port);
+                }
+                if let Some(user) = url.username() {
+                    opts = opts.username(user);
+                }
+                if let Some(pw) = url.password() {
+                    opts = opts.password(pw);
+                }
+                if let Some(db) = url.database() {
+                    opts = opts.database(db);
+                }
+                // Upstream's URLs usually say charset=utf8 (utf8mb3); honour the
+                // operator's choice, default to utf8mb4.
+                let charset = match url.query_param("charset") {
+                    Some("utf8") | Some("utf8mb3") => "utf8mb3",
+                    Some(other) => other,
+                    None => "utf8mb4",
+                };
+                opts = opts.charset(charset);
+                let pool = MySqlPoolOptions::new()
+                    .max_connections(settings.max_connections.max(1))
+                    .max_lifetime(settings.max_lifetime)
+                    .acquire_timeout(settings.acquire_timeout)
+                    .after_connect(|conn, _meta| {
+                        Box::pin(async move {
+                            conn.execute(MYSQL_SQL_MODE).await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_with(opts)
+                    .await?;
+                Pool::MySql(pool)
+            }
+        };
+        Ok(Database { pool })
+    }
+
+    /// Which backend this handle talks to.
+    pub fn backend(&self) -> Backend {
+        match self.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+            Pool::MySql(_) => Backend::MySql,
+        }
+    }
+
+    /// Starts a transaction that will write. On SQLite it takes the write lock
+    /// immediately, so that concurrent writers wait (up to the busy timeout)
+    /// rather than fail when a reader tries to become a writer.
+    ///
+    /// # Errors
+    /// A transient [`DbError`] when no connection can be had.
+    pub async fn begin(&self) -> Result<Tx> {
+        let inner = match &self.pool {
+            Pool::Sqlite(p) => TxInner::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Pool::Postgres(p) => TxInner::Postgres(p.begin().await?),
+            Pool::MySql(p) => TxInner::MySql(p.begin().await?),
+        };
+        Ok(Tx { inner })
+    }
+
+    /// Starts a transaction that only reads: a consistent snapshot without
+    /// taking SQLite's write lock.
+    ///
+    /// # Errors
+    /// A transient [`DbError`] when no connection can be had.
+    pub async fn begin_read(&self) -> Result<Tx> {
+        let inner = match &self.pool {
+            Pool::Sqlite(p) => TxInner::Sqlite(p.begin().await?),
+            Pool::Postgres(p) => TxInner::Postgres(p.begin().await?),
+            Pool::MySql(p) => TxInner::MySql(p.begin().await?),
+        };
+        Ok(Tx { inner })
+    }
+
+    /// Runs one statement outside any transaction (CREATE/DROP DATABASE).
+    ///
+    /// # Errors
+    /// Any classified database error.
+    pub async fn execute_outside_transaction(&self, sql: &str) -> Result<()> {
+        match &self.pool {
+            Pool::Sqlite(p) => {
+                p.execute(sql).await?;
+            }
+            Pool::Postgres(p) => {
+                p.execute(sql).await?;
+            }
+            Pool::MySql(p) => {
+                p.execute(sql).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Closes every pooled connection; used at shutdown so the server sees
+    /// clean disconnects.
+    pub async fn close(&self) {
+        match &self.pool {
+            Pool::Sqlite(p) => p.close().await,
+            Pool::Postgres(p) => p.close().await,
+            Pool::MySql(p) => p.close().await,
+        }
+    }
+}
+
+enum TxInner {
+    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    Postgres(sqlx::Transaction<'static, Postgres>),
+    MySql(sqlx::Transaction<'static, MySql>),
+}
+
+/// One database transaction: a unit of work's only way to the database.
+///
+/// Dropping a `Tx` without [`Tx::commit`] rolls it back, so an early `?`
+/// anywhere in a unit of work leaves nothing behind.
+pub struct Tx {
+    inner: TxInner,
+}
+
+/// The SQL type of a NULL parameter. PostgreSQL types every parameter, so a
+/// NULL must say what it stands for or an INSERT into an integer column fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SqlType {
+    /// INTEGER / BIGINT.
+    Int,
+    /// FLOAT / DOUBLE.
+    Float,
+    /// VARCHAR / TEXT.
+    Text,
+    /// DATETIME / TIMESTAMP WITHOUT TIME ZONE.
+    Timestamp,
+}
+
+/// A bound parameter or a fetched column value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// A NULL of the given type.
+    Null(SqlType),
+    /// Any integer column.
+    Int(i64),
+    /// Any floating-point column.
+    Float(f64),
+    /// Any string column.
+    Text(String),
+    /// A naive UTC timestamp, as upstream stores `created_at`/`updated_at`.
+    Timestamp(NaiveDateTime),
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Value::Int(v)
+    }
+}
+impl From<i32> for Value {
+    fn from(v: i32) -> Self {
+        Value::Int(v.into())
+    }
+}
+impl From<u32> for Value {
+    fn from(v: u32) -> Self {
+        Value::Int(v.into())
+    }
+}
+impl From<f64> for Value {
+    fn from(v: f64) -> Self {
+        Value::Float(v)
+    }
+}
+impl From<String> for Value {
+    fn from(v: String) -> Self {
+        Value::Text(v)
+    }
+}
+impl From<&str> for Value {
+    fn from(v: &str) -> Self {
+        Value::Text(v.to_owned())
+    }
+}
+impl From<&String> for Value {
+    fn from(v: &String) -> Self {
+        Value::Text(v.clone())
+    }
+}
+impl From<NaiveDateTime> for Value {
+    fn from(v: NaiveDateTime) -> Self {
+        Value::Timestamp(v)
+    }
+}
+impl From<Option<i64>> for Value {
+    fn from(v: Option<i64>) -> Self {
+        v.map_or(Value::Null(SqlType::Int), Value::Int)
+    }
+}
+impl From<Option<String>> for Value {
+    fn from(v: Option<String>) -> Self {
+        v.map_or(Value::Null(SqlType::Text), Value::Text)
+    }
+}
+impl From<Option<&str>> for Value {
+    fn from(v: Option<&str>) -> Self {
+        v.map_or(Value::Null(SqlType::Text), |s| Value::Text(s.to_owned()))
+    }
+}
+impl From<Option<NaiveDateTime>> for Value {
+    fn from(v: Option<NaiveDateTime>) -> Self {
+        v.map_or(Value::Null(SqlType::Timestamp), Value::Timestamp)
+    }
+}
+
+/// Builds a `&[Value]` parameter list from mixed Rust values.
+#[macro_export]
+macro_rules! params {
+    () => { &[] as &[$crate::db::Value] };
+    ($($v:expr),+ $(,)?) => { &[$($crate::db::Value::from($v)),+][..] };
+}
+
+/// SQLAlchemy's text form of a DateTime on SQLite; upstream's Python code
+/// parses exactly this, so Rust and Python workers can share a SQLite file.
+const SQLITE_TIMESTAMP_FORMAT: &str = "%Y-%m-%d %H:%M:%S%.6f";
+
+/// A fetched row: values decoded eagerly into [`Value`]s, so callers read
+/// columns the same way on every backend.
+#[derive(Debug, Clone)]
+pub struct Row {
+    values: Vec<Value>,
+}
+
+impl Row {
+    fn get(&self, idx: usize) -> Result<&Value> {
+        self.values
+            .get(idx)
+            .ok_or_else(|| DbError::other(format!("column {idx} out of range")).into())
+    }
+
+    fn mismatch(idx: usize, want: &str, got: &Value) -> crate::error::Error {
+        DbError::other(format!("column {idx}: expected {want}, found {got:?}")).into()
+    }
+
+    /// An integer column that must not be NULL.
+    ///
+    /// # Errors
+    /// When the column is NULL or not an integer.
+    pub fn get_i64(&self, idx: usize) -> Result<i64> {
+        match self.get(idx)? {
+            Value::Int(v) => Ok(*v),
+            Value::Text(s) => s.parse().map_err(|_| Self::mismatch(idx, "integer", &Value::Text(s.clone()))),
+            other => Err(Self::mismatch(idx, "integer", other)),
+        }
+    }
+
+    /// An integer column that may be NULL.
+    ///
+    /// # Errors
+    /// When the column is not an integer.
+    pub fn get_opt_i64(&self, idx: usize) -> Result<Option<i64>> {
+        match self.get(idx)? {
+            Value::Null(_) => Ok(None),
+            _ => self.get_i64(idx).map(Some),
+        }
+    }
+
+    /// A floating-point column that must not be NULL.
+    ///
+    /// # Errors
+    /// When the column is NULL or not numeric.
+    pub fn get_f64(&self, idx: usize) -> Result<f64> {
+        match self.get(idx)? {
+            Value::Float(v) => Ok(*v),
+            #[expect(clippy::cast_precision_loss, reason = "integers read as floats are small counts")]
+            Value::Int(v) => Ok(*v as f64),
+            Value::Text(s) => s.parse().map_err(|_| Self::mismatch(idx, "float", &Value::Text(s.clone()))),
+            other => Err(Self::mismatch(idx, "float", other)),
+        }
+    }
+
+    /// A string column that must not be NULL.
+    ///
+    /// # Errors
+    /// When the column is NULL or not a string.
+    pub fn get_string(&self, idx: usize) -> Result<String> {
+        match self.get(idx)? {
+            Value::Text(s) => Ok(s.clone()),
+            other => Err(Self::mismatch(idx, "text", other)),
+        }
+    }
+
+    /// A string column that may be NULL.
+    ///
+    /// # Errors
+    /// When the column is not a string.
+    pub fn get_opt_string(&self, idx: usize) -> Result<Option<String>> {
+        match self.get(idx)? {
+            Value::Null(_) => Ok(None),
+            _ => self.get_string(idx).map(Some),
+        }
+    }
+
+    /// A timestamp column that may be NULL (`created_at`, `updated_at`).
+    ///
+    /// # Errors
+    /// When the column holds something that is not a timestamp.
+    pub fn get_opt_timestamp(&self, idx: usize) -> Result<Option<NaiveDateTime>> {
+        match self.get(idx)? {
+            Value::Null(_) => Ok(None),
+            Value::Timestamp(t) => Ok(Some(*t)),
+            Value::Text(s) => parse_sqlite_timestamp(s)
+                .map(Some)
+                .ok_or_else(|| Self::mismatch(idx, "timestamp", &Value::Text(s.clone()))),
+            other => Err(Self::mismatch(idx, "timestamp", other)),
+        }
+    }
+
+    /// The raw decoded values, for generic tooling such as schema description.
+    pub fn values(&self) -> &[Value] {
+        &self.values
+    }
+}
+
+fn parse_sqlite_timestamp(s: &str) -> Option<NaiveDateTime> {
+    const FORMATS: [&str; 4] = [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M:%S",
+    ];
+    FORMATS
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+}
+
+/// Rewrites `?` placeholders as `$1, $2, …` for PostgreSQL, leaving quoted
+/// strings and identifiers alone.
+fn number_placeholders(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut n = 0;
+    let mut quote: Option<char> = None;
+    for c in sql.chars() {
+        match quote {
+            Some(q) => {
+                out.push(c);
+                if c == q {
+                    quote = None;
+                }
+            }
+            None => match c {
+                '\'' | '"' => {
+                    quote = Some(c);
+                    out.push(c);
+                }
+                '?' => {
+                    n += 1;
+                    out.push('$');
+                    out.push_str(&n.to_string());
+                }
+                _ => out.push(c),
+            },
+        }
+    }
+    out
+}
+
+macro_rules! bind_all {
+    ($query:expr, $params:expr, sqlite) => {{
+        let mut q = $query;
+        for p in $params {
+            q = match p {
+                Value::Null(_) => q.bind(None::<i64>),
+                Value::Int(v) => q.bind(*v),
+                Value::Float(v) => q.bind(*v),
+                Value::Text(v) => q.bind(v.clone()),
+                Value::Timestamp(t) => q.bind(t.format(SQLITE_TIMESTAMP_FORMAT).to_string()),
+            };
+        }
+        q
+    }};
+    ($query:expr, $params:expr, typed) => {{
+        let mut q = $query;
+        for p in $params {
+            q = match p {
+                Value::Null(SqlType::Int) => q.bind(None::<i64>),
+                Value::Null(SqlType::Float) => q.bind(None::<f64>),
+                Value::Null(SqlType::Text) => q.bind(None::<String>),
+                Value::Null(SqlType::Timestamp) => q.bind(None::<NaiveDateTime>),
+                Value::Int(v) => q.bind(*v),
+                Value::Float(v) => q.bind(*v),
+                Value::Text(v) => q.bind(v.clone()),
+                Value::Timestamp(t) => q.bind(*t),
+            };
+        }
+        q
+    }};
+}
+
+impl Tx {
+    /// Which backend this transaction runs on (for the rare statement that
+    /// must differ, such as DDL).
+    pub fn backend(&self) -> Backend {
+        match self.inner {
+            TxInner::Sqlite(_) => Backend::Sqlite,
+            TxInner::Postgres(_) => Backend::Postgres,
+            TxInner::MySql(_) => Backend::MySql,
+        }
+    }
+
+    /// Runs a statement and returns the number of rows it matched. MySQL
+    /// connections report matched (not changed) rows, so a compare-and-swap
+    /// reads the same on every backend.
+    ///
+    /// # Errors
+    /// Any classified database error.
+    pub async fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
+        let affected = match &mut self.inner {
+            TxInner::Sqlite(tx) => {
+                bind_all!(sqlx::query(sql), params, sqlite)
+                    .execute(&mut **tx)
+                    .await?
+                    .rows_affected()
+            }
+            TxInner::Postgres(tx) => {
+                let sql = number_placeholders(sql);
+                bind_all!(sqlx::query(&sql), params, typed)
+                    .execute(&mut **tx)
+                    .await?
+                    .rows_affected()
+            }
+            TxInner::MySql(tx) => {
+                bind_all!(sqlx::query(sql), params, typed)
+                    .execute(&mut **tx)
+                    .await?
+                    .rows_affected()
+            }
+        };
+        Ok(affected)
+    }
+
+    /// Runs an INSERT into a table whose `id` the database assigns and returns
+    /// that id. Do not end `sql` with a RETURNING clause: the seam adds it
+    /// where the backend needs it.
+    ///
+    /// # Errors
+    /// Any classified database error; a unique violation has kind
+    /// `UniqueViolation`.
+    pub async fn insert_returning_id(&mut self, sql: &str, params: &[Value]) -> Result<i64> {
+        match &mut self.inner {
+            TxInner::Sqlite(tx) => Ok(bind_all!(sqlx::query(sql), params, sqlite)
+                .execute(&mut **tx)
+                .await?
+                .last_insert_rowid()),
+            TxInner::Postgres(tx) => {
+                let sql = format!("{} RETURNING id", number_placeholders(sql));
+                let row = bind_all!(sqlx::query(&sql), params, typed)
+                    .fetch_one(&mut **tx)
+                    .await?;
+                pg_value(&row, 0).and_then(|v| match v {
+                    Value::Int(id) => Ok(id),
+                    other => Err(DbError::other(format!("RETURNING id gave {other:?}")).into()),
+                })
+            }
+            TxInner::MySql(tx) => {
+                let id = bind_all!(sqlx::query(sql), params, typed)
+                    .execute(&mut **tx)
+                    .await?
+                    .last_insert_id();
+                i64::try_from(id).map_err(|_| DbError::other("insert id out of range").into())
+            }
+        }
+    }
+
+    /// Runs a query and returns all rows.
+    ///
+    /// # Errors
+    /// Any classified database error, or a column of a type the seam cannot
+    /// decode.
+    pub async fn fetch_all(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
+        match &mut self.inner {
+            TxInner::Sqlite(tx) => {
+                let rows = bind_all!(sqlx::query(sql), params, sqlite)
+                    .fetch_all(&mut **tx)
+                    .await?;
+                rows.iter().map(sqlite_row).collect()
+            }
+            TxInner::Postgres(tx) => {
+                let sql = number_placeholders(sql);
+                let rows = bind_all!(sqlx::query(&sql), params, typed)
+                    .fetch_all(&mut **tx)
+                    .await?;
+                rows.iter().map(pg_row).collect()
+            }
+            TxInner::MySql(tx) => {
+                let rows = bind_all!(sqlx::query(sql), params, typed)
+                    .fetch_all(&mut **tx)
+                    .await?;
+                rows.iter().map(mysql_row).collect()
+            }
+        }
+    }
+
+    /// Runs a query expected to return at most one row.
+    ///
+    /// # Errors
+    /// As [`Tx::fetch_all`].
+    pub async fn fetch_optional(&mut self, sql: &str, params: &[Value]) -> Result<Option<Row>> {
+        Ok(self.fetch_all(sql, params).await?.into_iter().next())
+    }
+
+    /// Runs a query that must return a row (an aggregate, say).
+    ///
+    /// # Errors
+    /// As [`Tx::fetch_all`], and an `Other` error when no row comes back.
+    pub async fn fetch_one(&mut self, sql: &str, params: &[Value]) -> Result<Row> {
+        self.fetch_optional(sql, params)
+            .await?
+            .ok_or_else(|| DbError::other("query returned no row").into())
+    }
+
+    /// Runs one statement without parameters and without preparing it: DDL,
+    /// PRAGMA and SET statements.
+    ///
+    /// # Errors
+    /// Any classified database error.
+    pub async fn execute_raw(&mut self, sql: &str) -> Result<()> {
+        match &mut self.inner {
+            TxInner::Sqlite(tx) => {
+                (&mut **tx).execute(sql).await?;
+            }
+            TxInner::Postgres(tx) => {
+                (&mut **tx).execute(sql).await?;
+            }
+            TxInner::MySql(tx) => {
+                (&mut **tx).execute(sql).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes the unit of work durable.
+    ///
+    /// # Errors
+    /// Any classified database error (a serialization failure may surface
+    /// only here on some backends).
+    pub async fn commit(self) -> Result<()> {
+        match self.inner {
+            TxInner::Sqlite(tx) => tx.commit().await?,
+            TxInner::Postgres(tx) => tx.commit().await?,
+            TxInner::MySql(tx) => tx.commit().await?,
+        }
+        Ok(())
+    }
+
+    /// Abandons the unit of work explicitly (dropping does the same).
+    ///
+    /// # Errors
+    /// Any classified database error.
+    pub async fn rollback(self) -> Result<()> {
+        match self.inner {
+            TxInner::Sqlite(tx) => tx.rollback().await?,
+            TxInner::Postgres(tx) => tx.rollback().await?,
+            TxInner::MySql(tx) => tx.rollback().await?,
+        }
+        Ok(())
+    }
+}
+
+fn sqlite_row(row: &SqliteRow) -> Result<Row> {
+    let mut values = Vec::with_capacity(row.len());
+    for i in 0..row.len() {
+        let raw = row.try_get_raw(i)?;
+        let value = if raw.is_null() {
+            Value::Null(SqlType::Text)
+        } else {
+            let storage = raw.type_info().name().to_owned();
+            match storage.as_str() {
+                "INTEGER" | "BOOLEAN" => Value::Int(row.try_get_unchecked::<i64, _>(i)?),
+                "REAL" | "NUMERIC" => Value::Float(row.try_get_unchecked::<f64, _>(i)?),
+                "TEXT" | "DATETIME" | "DATE" | "TIME" => {
+                    Value::Text(row.try_get_unchecked::<String, _>(i)?)
+                }
+                "BLOB" => Value::Text(
+                    String::from_utf8_lossy(&row.try_get_unchecked::<Vec<u8>, _>(i)?).into_owned(),
+                ),
+                other => {
+                    return Err(DbError::other(format!("unsupported SQLite value type {other}")).into())
+                }
+            }
+        };
+        values.push(value);
+    }
+    Ok(Row { values })
+}
+
+fn pg_value(row: &PgRow, i: usize) -> Result<Value> {
+    let raw = row.try_get_raw(i)?;
+    if raw.is_null() {
+        return Ok(Value::Null(SqlType::Text));
+    }
+    let name = raw.type_info().name().to_owned();
+    Ok(match name.as_str() {
+        "INT2" => Value::Int(row.try_get::<i16, _>(i)?.into()),
+        "INT4" => Value::Int(row.try_get::<i32, _>(i)?.into()),
+        "INT8" => Value::Int(row.try_get::<i64, _>(i)?),
+        "OID" => Value::Int(i64::from(row.try_get::<sqlx::postgres::types::Oid, _>(i)?.0)),
+        "BOOL" => Value::Int(i64::from(row.try_get::<bool, _>(i)?)),
+        "FLOAT4" => Value::Float(row.try_get::<f32, _>(i)?.into()),
+        "FLOAT8" => Value::Float(row.try_get::<f64, _>(i)?),
+        "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" | "CHAR" => Value::Text(row.try_get::<String, _>(i)?),
+        "TIMESTAMP" => Value::Timestamp(row.try_get::<NaiveDateTime, _>(i)?),
+        other => {
+            return Err(DbError::other(format!(
+                "unsupported PostgreSQL column type {other} (cast it in the query)"
+            ))
+            .into())
+        }
+    })
+}
+
+fn pg_row(row: &PgRow) -> Result<Row> {
+    let values = (0..row.columns().len())
+        .map(|i| pg_value(row, i))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Row { values })
+}
+
+fn mysql_row(row: &MySqlRow) -> Result<Row> {
+    let mut values = Vec::with_capacity(row.len());
+    for i in 0..row.len() {
+        let raw = row.try_get_raw(i)?;
+        if raw.is_null() {
+            values.push(Value::Null(SqlType::Text));
+            continue;
+        }
+        let name = raw.type_info().name().to_owned();
+        let value = match name.as_str() {
+            "TINYINT" | "SMALLINT" | "MEDIUMINT" | "INT" | "BIGINT" | "BOOLEAN" | "YEAR"
+            | "TINYINT UNSIGNED" | "SMALLINT UNSIGNED" | "MEDIUMINT UNSIGNED" | "INT UNSIGNED" => {
+                Value::Int(row.try_get_unchecked::<i64, _>(i)?)
+            }
+            "BIGINT UNSIGNED" => {
+                let v = row.try_get_unchecked::<u64, _>(i)?;
+                Value::Int(i64::try_from(v).map_err(|_| DbError::other("BIGINT UNSIGNED out of range"))?)
+            }
+            "FLOAT" => Value::Float(f64::from(row.try_get_unchecked::<f32, _>(i)?)),
+            "DOUBLE" => Value::Float(row.try_get_unchecked::<f64, _>(i)?),
+            // SUM() over integers yields DECIMAL, sent as text.
+            "DECIMAL" => {
+                let text = String::from_utf8_lossy(&row.try_get_unchecked::<Vec<u8>, _>(i)?).into_owned();
+                match text.parse::<i64>() {
+                    Ok(v) => Value::Int(v),
+                    Err(_) => Value::Float(text.parse::<f64>().map_err(|_| {
+                        DbError::other(format!("unparseable DECIMAL {text:?}"))
+                    })?),
+                }
+            }
+            "DATETIME" | "TIMESTAMP" => Value::Timestamp(row.try_get_unchecked::<NaiveDateTime, _>(i)?),
+            "DATE" => Value::Text(String::from_utf8_lossy(&row.try_get_unchecked::<Vec<u8>, _>(i)?).into_owned()),
+            _ => {
+                // VARCHAR, CHAR, TEXT, ENUM and their BINARY-collated forms.
+                let bytes = row.try_get_unchecked::<Vec<u8>, _>(i)?;
+                Value::Text(String::from_utf8(bytes).map_err(|_| {
+                    DbError::other(format!("column {i} ({name}) is not UTF-8"))
+                })?)
+            }
+        };
+        values.push(value);
+    }
+    Ok(Row { values })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_numbered_outside_quotes_only() {
+        assert_eq!(
+            number_placeholders("SELECT '?', \"a?\" FROM t WHERE a = ? AND b = ?"),
+            "SELECT '?', \"a?\" FROM t WHERE a = $1 AND b = $2"
+        );
+    }
+
+    #[test]
+    fn sqlite_timestamps_parse_in_sqlalchemy_and_iso_forms() {
+        assert!(parse_sqlite_timestamp("2026-11-21 11:42:39.123456").is_some());
+        assert!(parse_sqlite_timestamp("2026-11-21 11:42:39").is_some());
+        assert!(parse_sqlite_timestamp("2026-11-21T11:42:39.1").is_some());
+        assert!(parse_sqlite_timestamp("yesterday").is_none());
+    }
+
+    #[test]
+    fn options_become_typed_nulls() {
+        assert_eq!(Value::from(None::<i64>), Value::Null(SqlType::Int));
+        assert_eq!(Value::from(None::<String>), Value::Null(SqlType::Text));
+    }
+}

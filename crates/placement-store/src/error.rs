@@ -1,0 +1,199 @@
+//! The store's one error type.
+//!
+//! Variants mirror upstream's `placement/exception.py` for the failures a unit
+//! of work can report, so the HTTP layer can map each one to upstream's status
+//! and `code` at the call site. Database failures are classified by the
+//! driver's error code (never by message text) into the three kinds a caller
+//! acts on: a unique violation (the row exists), a transient failure (retry the
+//! whole unit of work) and everything else.
+
+use std::fmt;
+
+/// Result of every store operation.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What a unit of work can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The consumer UUID has no `consumers` row.
+    #[error("No such consumer(s): {0}.")]
+    ConsumerNotFound(String),
+
+    /// A consumer with this UUID already exists (creation lost a race, or the
+    /// caller believed it was new).
+    #[error("The consumer {0} already exists.")]
+    ConsumerExists(String),
+
+    /// A compare-and-swap on a generation matched no row: somebody else
+    /// changed the row after it was read.
+    #[error("{0}")]
+    ConcurrentUpdate(String),
+
+    /// The schema is not one this code can serve or migrate.
+    #[error("{0}")]
+    Schema(String),
+
+    /// The database failed; see [`DbError::kind`] to decide whether to retry.
+    #[error(transparent)]
+    Database(#[from] DbError),
+}
+
+impl Error {
+    /// True when retrying the whole unit of work in a fresh transaction may
+    /// succeed (deadlock, serialization failure, lost connection).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Error::Database(e) if e.kind().is_transient())
+    }
+}
+
+/// How a database failure should be handled, independent of the backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DbErrorKind {
+    /// A unique or primary-key constraint rejected the write.
+    UniqueViolation,
+    /// Deadlock, serialization failure, lock timeout or (SQLite) a busy
+    /// database: the transaction was rolled back and may be retried.
+    Deadlock,
+    /// The connection broke or none could be had in time; retrying may help.
+    ConnectionLost,
+    /// Anything else: a bug or a schema mismatch. Not retried.
+    Other,
+}
+
+impl DbErrorKind {
+    /// Deadlocks and lost connections are worth a retry; nothing else is.
+    pub fn is_transient(self) -> bool {
+        matches!(self, DbErrorKind::Deadlock | DbErrorKind::ConnectionLost)
+    }
+}
+
+/// A classified database error, keeping the driver's error as its source.
+#[derive(Debug)]
+pub struct DbError {
+    kind: DbErrorKind,
+    source: Box<dyn std::error::Error + Send + Sync + 'static>,
+}
+
+impl DbError {
+    /// The classification callers branch on.
+    pub fn kind(&self) -> DbErrorKind {
+        self.kind
+    }
+
+    /// An error raised by the seam itself (for example a value of a type the
+    /// seam cannot decode): always [`DbErrorKind::Other`].
+    pub(crate) fn other(message: impl Into<String>) -> DbError {
+        DbError {
+            kind: DbErrorKind::Other,
+            source: message.into().into(),
+        }
+    }
+
+    /// Classifies a driver error by its backend error code.
+    pub(crate) fn from_sqlx(err: sqlx::Error) -> DbError {
+        let kind = classify(&err);
+        DbError {
+            kind,
+            source: Box::new(err),
+        }
+    }
+}
+
+impl fmt::Display for DbError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "database error ({:?}): {}", self.kind, self.source)
+    }
+}
+
+impl std::error::Error for DbError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(self.source.as_ref())
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(err: sqlx::Error) -> Self {
+        Error::Database(DbError::from_sqlx(err))
+    }
+}
+
+fn classify(err: &sqlx::Error) -> DbErrorKind {
+    match err {
+        sqlx::Error::Database(db) => classify_database(db.as_ref()),
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => DbErrorKind::ConnectionLost,
+        _ => DbErrorKind::Other,
+    }
+}
+
+fn classify_database(db: &(dyn sqlx::error::DatabaseError + 'static)) -> DbErrorKind {
+    if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+        return classify_sqlstate(pg.code());
+    }
+    if let Some(my) = db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
+        return match my.number() {
+            // ER_DUP_ENTRY, ER_DUP_KEY, ER_DUP_ENTRY_WITH_KEY_NAME
+            1062 | 1022 | 1586 => DbErrorKind::UniqueViolation,
+            // ER_LOCK_DEADLOCK (also Galera certification failures), ER_LOCK_WAIT_TIMEOUT
+            1213 | 1205 => DbErrorKind::Deadlock,
+            // server gone away, lost connection, server shutdown, WSREP not ready
+            2006 | 2013 | 1053 | 1047 => DbErrorKind::ConnectionLost,
+            _ => match my.code() {
+                Some(state) => classify_sqlstate(state),
+                None => DbErrorKind::Other,
+            },
+        };
+    }
+    if let Some(code) = db.code() {
+        // SQLite: extended result codes.
+        if let Ok(n) = code.parse::<i64>() {
+            return match n {
+                // SQLITE_CONSTRAINT_UNIQUE, SQLITE_CONSTRAINT_PRIMARYKEY
+                2067 | 1555 => DbErrorKind::UniqueViolation,
+                // SQLITE_BUSY (+ extended), SQLITE_LOCKED (+ extended)
+                n if n & 0xff == 5 || n & 0xff == 6 => DbErrorKind::Deadlock,
+                _ => DbErrorKind::Other,
+            };
+        }
+    }
+    match db.kind() {
+        sqlx::error::ErrorKind::UniqueViolation => DbErrorKind::UniqueViolation,
+        _ => DbErrorKind::Other,
+    }
+}
+
+fn classify_sqlstate(state: &str) -> DbErrorKind {
+    match state {
+        "23505" => DbErrorKind::UniqueViolation,
+        "40001" | "40P01" | "55P03" => DbErrorKind::Deadlock,
+        s if s.starts_with("08") || s == "57P01" || s == "57P02" || s == "57P03" => {
+            DbErrorKind::ConnectionLost
+        }
+        _ => DbErrorKind::Other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postgres_states_classify_as_upstream_retries_them() {
+        assert_eq!(classify_sqlstate("23505"), DbErrorKind::UniqueViolation);
+        assert_eq!(classify_sqlstate("40001"), DbErrorKind::Deadlock);
+        assert_eq!(classify_sqlstate("40P01"), DbErrorKind::Deadlock);
+        assert_eq!(classify_sqlstate("08006"), DbErrorKind::ConnectionLost);
+        assert_eq!(classify_sqlstate("42P01"), DbErrorKind::Other);
+    }
+
+    #[test]
+    fn pool_timeouts_are_transient() {
+        let err: Error = sqlx::Error::PoolTimedOut.into();
+        assert!(err.is_transient());
+        let err: Error = sqlx::Error::RowNotFound.into();
+        assert!(!err.is_transient());
+    }
+}

@@ -1,0 +1,8 @@
+//! Public units of work: one function, one transaction.
+//!
+//! A function here opens its transaction, calls leaf statements from
+//! `queries`, and commits; an early return rolls everything back.
+
+pub mod consumer;
+pub mod schema;
+pub mod standard;

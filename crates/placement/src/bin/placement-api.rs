@@ -1,0 +1,2 @@
+//! placement-api
+fn main() {}

@@ -1,0 +1,2 @@
+//! placement-manage
+fn main() {}

@@ -1,0 +1,2 @@
+//! placement-status
+fn main() {}

@@ -1,0 +1,678 @@
+//! `placement.conf`, read the way oslo.config reads it.
+//!
+//! Operators switch implementations without touching their configuration, so
+//! this module follows oslo.config's rules: INI files with `[section]`
+//! headers, `key = value` (or `key: value`) lines, `#`/`;` comments, indented
+//! continuation lines, values optionally quoted; later files override earlier
+//! ones; `--config-dir` adds every `*.conf` in the directory in sorted order;
+//! `OS_<SECTION>__<KEY>` environment variables override files (the gate uses
+//! `OS_PLACEMENT_DATABASE__CONNECTION`). Unknown sections and keys are ignored
+//! as oslo.config ignores them; a known key with a bad value stops startup
+//! with an error naming the file, section and key.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use placement_core::consumer::DEFAULT_INCOMPLETE_CONSUMER_ID;
+use placement_store::db::PoolSettings;
+use placement_store::DatabaseUrl;
+
+/// The project name oslo.config derives default file locations from.
+const PROJECT: &str = "placement";
+
+/// Where a setting came from, for error messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// A configuration file.
+    File(PathBuf),
+    /// An `OS_<SECTION>__<KEY>` environment variable.
+    Env(String),
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::File(p) => write!(f, "{}", p.display()),
+            Origin::Env(v) => write!(f, "environment variable {v}"),
+        }
+    }
+}
+
+/// A configuration problem that stops the process before it serves anything.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A line is not INI.
+    #[error("{path}:{line}: {message}")]
+    Syntax {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// A known key has a value we cannot use.
+    #[error("{origin}: [{section}] {key}: {message}")]
+    Value {
+        /// Where the value came from.
+        origin: Origin,
+        /// The section.
+        section: String,
+        /// The key.
+        key: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A required setting is absent.
+    #[error("[{section}] {key} is required (files read: {files})")]
+    Missing {
+        /// The section.
+        section: String,
+        /// The key.
+        key: String,
+        /// The files that were read, for the operator to check.
+        files: String,
+    },
+    /// `--config-dir` is not a directory.
+    #[error("config dir {0} is not a readable directory")]
+    BadDir(PathBuf),
+}
+
+/// `[api] auth_strategy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthStrategy {
+    /// Keystone tokens (upstream's default).
+    Keystone,
+    /// Testing mode: `X-Auth-Token: user[:project]`, `admin` is admin.
+    NoAuth2,
+}
+
+/// `[placement_database]`.
+#[derive(Debug, Clone)]
+pub struct DatabaseSection {
+    /// `connection`; `None` only in the embedded default.
+    pub connection: Option<DatabaseUrl>,
+    /// `sync_on_startup`: let the API process create or upgrade the schema.
+    pub sync_on_startup: bool,
+    /// `max_pool_size` (SQLAlchemy's pool_size; default 5).
+    pub max_pool_size: Option<u32>,
+    /// `max_overflow` (default 10 on top of the pool size).
+    pub max_overflow: Option<u32>,
+    /// `pool_timeout` in seconds (default 30).
+    pub pool_timeout: Option<u64>,
+    /// `connection_recycle_time` in seconds (default 3600).
+    pub connection_recycle_time: u64,
+}
+
+impl DatabaseSection {
+    /// The pool settings these options mean.
+    pub fn pool_settings(&self) -> PoolSettings {
+        let defaults = PoolSettings::default();
+        let size = self.max_pool_size.unwrap_or(5);
+        let overflow = self.max_overflow.unwrap_or(10);
+        PoolSettings {
+            max_connections: size.saturating_add(overflow).max(1),
+            max_lifetime: Duration::from_secs(self.connection_recycle_time.max(1)),
+            acquire_timeout: self
+                .pool_timeout
+                .map_or(defaults.acquire_timeout, Duration::from_secs),
+            ..defaults
+        }
+    }
+}
+
+/// `[placement]`.
+#[derive(Debug, Clone)]
+pub struct PlacementSection {
+    /// Owner project of allocations written without one.
+    pub incomplete_consumer_project_id: String,
+    /// Owner user of allocations written without one.
+    pub incomplete_consumer_user_id: String,
+    /// How often an allocation write that lost a provider-generation race is
+    /// retried server-side.
+    pub allocation_conflict_retry_count: u32,
+}
+
+/// The whole validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `[DEFAULT] debug`.
+    pub debug: bool,
+    /// `[api] auth_strategy`.
+    pub auth_strategy: AuthStrategy,
+    /// `[placement_database]`.
+    pub database: DatabaseSection,
+    /// `[placement]`.
+    pub placement: PlacementSection,
+    /// The files that were read, in order.
+    pub files: Vec<PathBuf>,
+    /// True when no file was found and the embedded defaults apply.
+    pub embedded_default: bool,
+}
+
+/// Where to look for configuration, from the command line.
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    /// `--config-file`, repeatable, in order.
+    pub config_files: Vec<PathBuf>,
+    /// `--config-dir`, repeatable.
+    pub config_dirs: Vec<PathBuf>,
+}
+
+/// The file name of the embedded default's SQLite database.
+pub const EMBEDDED_SQLITE: &str = "placement.sqlite";
+
+#[derive(Debug, Default)]
+struct Raw {
+    /// section (lower-case, `DEFAULT` kept) → key → (value, origin)
+    values: BTreeMap<String, BTreeMap<String, (String, Origin)>>,
+}
+
+impl Raw {
+    fn set(&mut self, section: &str, key: &str, value: String, origin: Origin) {
+        self.values
+            .entry(section.to_owned())
+            .or_default()
+            .insert(key.to_owned(), (value, origin));
+    }
+
+    fn get(&self, section: &str, key: &str) -> Option<&(String, Origin)> {
+        self.values.get(section).and_then(|s| s.get(key))
+    }
+}
+
+/// Parses one INI file's text into `raw`.
+fn parse_ini(path: &Path, text: &str, raw: &mut Raw) -> Result<(), ConfigError> {
+    let mut section: Option<String> = None;
+    let mut last_key: Option<String> = None;
+    for (idx, line) in text.lines().enumerate() {
+        let lineno = idx + 1;
+        let syntax = |message: &str| ConfigError::Syntax {
+            path: path.to_owned(),
+            line: lineno,
+            message: message.to_owned(),
+        };
+        if line.trim().is_empty() {
+            last_key = None;
+            continue;
+        }
+        let trimmed = line.trim_start();
+        if trimmed.starts_with('#') || trimmed.starts_with(';') {
+            continue;
+        }
+        if line.starts_with([' ', '\t']) {
+            // Continuation of the previous value.
+            let (Some(sec), Some(key)) = (&section, &last_key) else {
+                return Err(syntax("unexpected continuation line"));
+            };
+            if let Some(entry) = raw.values.get_mut(sec).and_then(|s| s.get_mut(key)) {
+                entry.0.push('\n');
+                entry.0.push_str(trimmed.trim_end());
+            }
+            continue;
+        }
+        if let Some(rest) = trimmed.strip_prefix('[') {
+            let name = rest
+                .trim_end()
+                .strip_suffix(']')
+                .ok_or_else(|| syntax("section header without closing ']'"))?
+                .trim();
+            if name.is_empty() {
+                return Err(syntax("empty section name"));
+            }
+            section = Some(name.to_owned());
+            last_key = None;
+            continue;
+        }
+        let Some(sec) = &section else {
+            return Err(syntax("value outside any [section]"));
+        };
+        let split_at = line
+            .find(['=', ':'])
+            .ok_or_else(|| syntax("expected 'key = value'"))?;
+        let key = line[..split_at].trim();
+        if key.is_empty() {
+            return Err(syntax("empty key"));
+        }
+        let mut value = line[split_at + 1..].trim().to_owned();
+        if value.len() >= 2
+            && ((value.starts_with('"') && value.ends_with('"'))
+                || (value.starts_with('\'') && value.ends_with('\'')))
+        {
+            value = value[1..value.len() - 1].to_owned();
+        }
+        raw.set(sec, key, value, Origin::File(path.to_owned()));
+        last_key = Some(key.to_owned());
+    }
+    Ok(())
+}
+
+fn home() -> Option<PathBuf> {
+    std::env::var_os("HOME").map(PathBuf::from)
+}
+
+/// oslo.config's default file search for project `placement`.
+fn default_files() -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    if let Some(h) = home() {
+        dirs.push(h.join(format!(".{PROJECT}")));
+        dirs.push(h);
+    }
+    dirs.push(PathBuf::from(format!("/etc/{PROJECT}")));
+    dirs.push(PathBuf::from("/etc"));
+    let name = format!("{PROJECT}.conf");
+    dirs.into_iter()
+        .map(|d| d.join(&name))
+        .filter(|p| p.is_file())
+        .take(1)
+        .collect()
+}
+
+fn dir_files(dir: &Path) -> Result<Vec<PathBuf>, ConfigError> {
+    let entries = std::fs::read_dir(dir).map_err(|_| ConfigError::BadDir(dir.to_owned()))?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "conf") && p.is_file())
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+impl Config {
+    /// Resolves the files to read and loads them: `--config-file`s (else
+    /// `$OS_PLACEMENT_CONFIG_DIR/placement.conf`, else oslo.config's default
+    /// locations), then every `--config-dir`, then environment overrides.
+    /// With no file at all, the embedded default applies.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the file, section and key at fault.
+    pub fn load(sources: &Sources) -> Result<Config, ConfigError> {
+        let env: BTreeMap<String, String> = std::env::vars().collect();
+        Self::load_with_env(sources, &env)
+    }
+
+    /// [`Config::load`] with an explicit environment (for tests).
+    ///
+    /// # Errors
+    /// As [`Config::load`].
+    pub fn load_with_env(
+        sources: &Sources,
+        env: &BTreeMap<String, String>,
+    ) -> Result<Config, ConfigError> {
+        let mut files: Vec<PathBuf> = if !sources.config_files.is_empty() {
+            sources.config_files.clone()
+        } else if let Some(dir) = env
+            .get("OS_PLACEMENT_CONFIG_DIR")
+            .map(|d| d.trim())
+            .filter(|d| !d.is_empty())
+        {
+            vec![Path::new(dir).join(format!("{PROJECT}.conf"))]
+        } else {
+            default_files()
+        };
+        for dir in &sources.config_dirs {
+            files.extend(dir_files(dir)?);
+        }
+        let mut raw = Raw::default();
+        for path in &files {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            parse_ini(path, &text, &mut raw)?;
+        }
+        for (name, value) in env {
+            if let Some(rest) = name.strip_prefix("OS_") {
+                if let Some((section, key)) = rest.split_once("__") {
+                    let section = if section == "DEFAULT" {
+                        "DEFAULT".to_owned()
+                    } else {
+                        section.to_ascii_lowercase()
+                    };
+                    raw.set(
+                        &section,
+                        &key.to_ascii_lowercase(),
+                        value.clone(),
+                        Origin::Env(name.clone()),
+                    );
+                }
+            }
+        }
+        let embedded_default = files.is_empty()
+            && raw.get("placement_database", "connection").is_none();
+        Self::from_raw(&raw, files, embedded_default)
+    }
+
+    fn from_raw(raw: &Raw, files: Vec<PathBuf>, embedded: bool) -> Result<Config, ConfigError> {
+        let v = Values { raw };
+        let connection = match v.get("placement_database", "connection") {
+            Some((text, origin)) if !text.trim().is_empty() => Some(
+                DatabaseUrl::parse(text).map_err(|e| ConfigError::Value {
+                    origin: origin.clone(),
+                    section: "placement_database".into(),
+                    key: "connection".into(),
+                    message: e.to_string(),
+                })?,
+            ),
+            _ if embedded => Some(
+                DatabaseUrl::parse(&format!("sqlite:///{EMBEDDED_SQLITE}")).map_err(|e| {
+                    ConfigError::Value {
+                        origin: Origin::Env("(embedded default)".into()),
+                        section: "placement_database".into(),
+                        key: "connection".into(),
+                        message: e.to_string(),
+                    }
+                })?,
+            ),
+            _ => {
+                return Err(ConfigError::Missing {
+                    section: "placement_database".into(),
+                    key: "connection".into(),
+                    files: if files.is_empty() {
+                        "none".into()
+                    } else {
+                        files
+                            .iter()
+                            .map(|f| f.display().to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    },
+                })
+            }
+        };
+        let auth_strategy = match v.get("api", "auth_strategy") {
+            None => {
+                if embedded {
+                    AuthStrategy::NoAuth2
+                } else {
+                    AuthStrategy::Keystone
+                }
+            }
+            Some((s, origin)) => match s.trim() {
+                "keystone" => AuthStrategy::Keystone,
+                "noauth2" => AuthStrategy::NoAuth2,
+                other => {
+                    return Err(ConfigError::Value {
+                        origin: origin.clone(),
+                        section: "api".into(),
+                        key: "auth_strategy".into(),
+                        message: format!(
+                            "invalid value {other:?}: expected one of keystone, noauth2"
+                        ),
+                    })
+                }
+            },
+        };
+        let text_or = |section: &str, key: &str, default: &str| {
+            v.get(section, key)
+                .map_or_else(|| default.to_owned(), |(s, _)| s.trim().to_owned())
+        };
+        Ok(Config {
+            debug: v.bool("DEFAULT", "debug")?.unwrap_or(false),
+            auth_strategy,
+            database: DatabaseSection {
+                connection,
+                sync_on_startup: v
+                    .bool("placement_database", "sync_on_startup")?
+                    .unwrap_or(embedded),
+                max_pool_size: v.int("placement_database", "max_pool_size", 1)?,
+                max_overflow: v.int("placement_database", "max_overflow", 0)?,
+                pool_timeout: v
+                    .int("placement_database", "pool_timeout", 1)?
+                    .map(u64::from),
+                connection_recycle_time: v
+                    .int("placement_database", "connection_recycle_time", 1)?
+                    .map_or(3600, u64::from),
+            },
+            placement: PlacementSection {
+                incomplete_consumer_project_id: text_or(
+                    "placement",
+                    "incomplete_consumer_project_id",
+                    DEFAULT_INCOMPLETE_CONSUMER_ID,
+                ),
+                incomplete_consumer_user_id: text_or(
+                    "placement",
+                    "incomplete_consumer_user_id",
+                    DEFAULT_INCOMPLETE_CONSUMER_ID,
+                ),
+                allocation_conflict_retry_count: v
+                    .int("placement", "allocation_conflict_retry_count", 0)?
+                    .unwrap_or(10),
+            },
+            files,
+            embedded_default: embedded,
+        })
+    }
+}
+
+struct Values<'a> {
+    raw: &'a Raw,
+}
+
+impl Values<'_> {
+    fn get(&self, section: &str, key: &str) -> Option<&(String, Origin)> {
+        self.raw.get(section, key)
+    }
+
+    fn bad(origin: &Origin, section: &str, key: &str, message: String) -> ConfigError {
+        ConfigError::Value {
+            origin: origin.clone(),
+            section: section.to_owned(),
+            key: key.to_owned(),
+            message,
+        }
+    }
+
+    /// oslo.config's boolean spellings.
+    fn bool(&self, section: &str, key: &str) -> Result<Option<bool>, ConfigError> {
+        let Some((text, origin)) = self.get(section, key) else {
+            return Ok(None);
+        };
+        match text.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => Ok(Some(true)),
+            "false" | "0" | "no" | "off" => Ok(Some(false)),
+            other => Err(Self::bad(
+                origin,
+                section,
+                key,
+                format!("invalid value {other:?}: expected a boolean (true/false)"),
+            )),
+        }
+    }
+
+    fn int(&self, section: &str, key: &str, min: u32) -> Result<Option<u32>, ConfigError> {
+        let Some((text, origin)) = self.get(section, key) else {
+            return Ok(None);
+        };
+        let n: u32 = text.trim().parse().map_err(|_| {
+            Self::bad(
+                origin,
+                section,
+                key,
+                format!("invalid value {text:?}: expected a non-negative integer"),
+            )
+        })?;
+        if n < min {
+            return Err(Self::bad(
+                origin,
+                section,
+                key,
+                format!("invalid value {n}: must be at least {min}"),
+            ));
+        }
+        Ok(Some(n))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    fn tmpdir() -> PathBuf {
+        let d = std::env::temp_dir().join(format!("placement-conf-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn load(sources: &Sources, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let mut e: BTreeMap<String, String> = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        // Keep the developer's real HOME out of default-file discovery.
+        e.entry("HOME".into()).or_insert_with(|| "/nonexistent".into());
+        Config::load_with_env(sources, &e)
+    }
+
+    #[test]
+    fn a_full_upstream_style_file_is_read() {
+        let d = tmpdir();
+        let f = write(
+            &d,
+            "placement.conf",
+            "[DEFAULT]\ndebug = True\n# comment\n; other comment\n\
+             [api]\nauth_strategy = noauth2\n\
+             [placement_database]\nconnection = mysql+pymysql://p:pw@db/placement?charset=utf8\n\
+             sync_on_startup = yes\nmax_pool_size = 7\nmax_overflow = 3\nconnection_recycle_time = 60\n\
+             [placement]\nincomplete_consumer_project_id = ip\nincomplete_consumer_user_id = 'iu'\n\
+             allocation_conflict_retry_count = 4\n\
+             [keystone_authtoken]\nwhatever = ignored\n",
+        );
+        let c = load(&Sources { config_files: vec![f], ..Sources::default() }, &[]).unwrap();
+        assert!(c.debug);
+        assert_eq!(c.auth_strategy, AuthStrategy::NoAuth2);
+        assert!(c.database.sync_on_startup);
+        assert_eq!(c.database.pool_settings().max_connections, 10);
+        assert_eq!(c.database.pool_settings().max_lifetime, Duration::from_secs(60));
+        assert_eq!(
+            c.database.connection.as_ref().unwrap().query_param("charset"),
+            Some("utf8")
+        );
+        assert_eq!(c.placement.incomplete_consumer_project_id, "ip");
+        assert_eq!(c.placement.incomplete_consumer_user_id, "iu");
+        assert_eq!(c.placement.allocation_conflict_retry_count, 4);
+        assert!(!c.embedded_default);
+    }
+
+    #[test]
+    fn no_file_at_all_means_the_embedded_default() {
+        let c = load(&Sources::default(), &[]).unwrap();
+        assert!(c.embedded_default);
+        assert_eq!(c.auth_strategy, AuthStrategy::NoAuth2);
+        assert!(c.database.sync_on_startup);
+        assert_eq!(
+            c.database.connection.as_ref().unwrap().to_url_string(),
+            "sqlite:///placement.sqlite"
+        );
+    }
+
+    #[test]
+    fn a_file_without_connection_is_an_error_not_the_default() {
+        let d = tmpdir();
+        let f = write(&d, "p.conf", "[api]\nauth_strategy = keystone\n");
+        let err = load(&Sources { config_files: vec![f], ..Sources::default() }, &[]).unwrap_err();
+        assert!(err.to_string().contains("[placement_database] connection is required"), "{err}");
+    }
+
+    #[test]
+    fn later_files_and_config_dirs_override_earlier_ones() {
+        let d = tmpdir();
+        let a = write(&d, "a.conf", "[placement_database]\nconnection = sqlite:////tmp/a.db\n");
+        let sub = d.join("conf.d");
+        std::fs::create_dir_all(&sub).unwrap();
+        write(&sub, "20-b.conf", "[placement_database]\nconnection = sqlite:////tmp/b.db\n");
+        write(&sub, "10-x.conf", "[DEFAULT]\ndebug = true\n");
+        write(&sub, "ignored.txt", "[DEFAULT]\ndebug = nonsense\n");
+        let c = load(
+            &Sources { config_files: vec![a], config_dirs: vec![sub] },
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            c.database.connection.unwrap().to_url_string(),
+            "sqlite:////tmp/b.db"
+        );
+        assert!(c.debug);
+    }
+
+    #[test]
+    fn os_placement_config_dir_names_the_file() {
+        let d = tmpdir();
+        write(&d, "placement.conf", "[placement_database]\nconnection = sqlite:////tmp/env.db\n");
+        let c = load(&Sources::default(), &[("OS_PLACEMENT_CONFIG_DIR", d.to_str().unwrap())]).unwrap();
+        assert_eq!(c.database.connection.unwrap().to_url_string(), "sqlite:////tmp/env.db");
+    }
+
+    #[test]
+    fn environment_overrides_win_over_files() {
+        let d = tmpdir();
+        let f = write(&d, "p.conf", "[placement_database]\nconnection = sqlite:////tmp/file.db\n");
+        let c = load(
+            &Sources { config_files: vec![f], ..Sources::default() },
+            &[("OS_PLACEMENT_DATABASE__CONNECTION", "postgresql://u@h/db")],
+        )
+        .unwrap();
+        assert_eq!(c.database.connection.unwrap().database(), Some("db"));
+    }
+
+    #[test]
+    fn bad_values_name_file_section_and_key() {
+        let d = tmpdir();
+        let f = write(&d, "bad.conf", "[placement_database]\nconnection = sqlite://\nmax_pool_size = lots\n");
+        let err = load(&Sources { config_files: vec![f.clone()], ..Sources::default() }, &[]).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains(&f.display().to_string()), "{text}");
+        assert!(text.contains("[placement_database] max_pool_size"), "{text}");
+
+        let f = write(&d, "bad2.conf", "[placement_database]\nconnection = sqlite://\n[api]\nauth_strategy = ldap\n");
+        let err = load(&Sources { config_files: vec![f], ..Sources::default() }, &[]).unwrap_err();
+        assert!(err.to_string().contains("[api] auth_strategy"), "{err}");
+
+        let f = write(&d, "bad3.conf", "[DEFAULT]\ndebug = maybe\n[placement_database]\nconnection = sqlite://\n");
+        let err = load(&Sources { config_files: vec![f], ..Sources::default() }, &[]).unwrap_err();
+        assert!(err.to_string().contains("[DEFAULT] debug"), "{err}");
+
+        let f = write(&d, "bad4.conf", "[placement_database]\nconnection = oracle://x/y\n");
+        let err = load(&Sources { config_files: vec![f], ..Sources::default() }, &[]).unwrap_err();
+        assert!(err.to_string().contains("[placement_database] connection"), "{err}");
+    }
+
+    #[test]
+    fn syntax_errors_give_the_line() {
+        let d = tmpdir();
+        let f = write(&d, "syn.conf", "connection = x\n");
+        let err = load(&Sources { config_files: vec![f], ..Sources::default() }, &[]).unwrap_err();
+        assert!(err.to_string().contains(":1:"), "{err}");
+        let missing = d.join("absent.conf");
+        let err = load(&Sources { config_files: vec![missing], ..Sources::default() }, &[]).unwrap_err();
+        assert!(matches!(err, ConfigError::Read { .. }));
+    }
+
+    #[test]
+    fn continuation_lines_extend_the_value() {
+        let d = tmpdir();
+        let f = write(
+            &d,
+            "c.conf",
+            "[placement_database]\nconnection = sqlite://\n[placement]\nincomplete_consumer_user_id = a\n  b\n",
+        );
+        let c = load(&Sources { config_files: vec![f], ..Sources::default() }, &[]).unwrap();
+        assert_eq!(c.placement.incomplete_consumer_user_id, "a\nb");
+    }
+}
