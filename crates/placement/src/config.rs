@@ -154,6 +154,9 @@ pub struct Config {
     pub database: DatabaseSection,
     /// `[placement]`.
     pub placement: PlacementSection,
+    /// `[oslo_policy] policy_file` (default `policy.yaml`, looked up beside
+    /// the config files).
+    pub policy_file: String,
     /// The files that were read, in order.
     pub files: Vec<PathBuf>,
     /// True when no file was found and the embedded defaults apply.
@@ -449,6 +452,7 @@ impl Config {
                     .int("placement", "allocation_conflict_retry_count", 0)?
                     .unwrap_or(10),
             },
+            policy_file: text_or("oslo_policy", "policy_file", "policy.yaml"),
             files,
             embedded_default: embedded,
         })

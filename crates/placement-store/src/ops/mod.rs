@@ -4,5 +4,6 @@
 //! `queries`, and commits; an early return rolls everything back.
 
 pub mod consumer;
+pub mod maintenance;
 pub mod schema;
 pub mod standard;

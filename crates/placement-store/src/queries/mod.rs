@@ -5,6 +5,7 @@
 pub(crate) mod consumer_types;
 pub(crate) mod consumers;
 pub(crate) mod projects;
+pub(crate) mod resource_providers;
 pub(crate) mod standard;
 pub(crate) mod users;
 

@@ -1,2 +1,5 @@
-//! placement-api
-fn main() {}
+//! `placement-api`; all logic lives in [`placement::api`].
+
+fn main() -> std::process::ExitCode {
+    placement::api::main()
+}

@@ -1,2 +1,5 @@
-//! placement-manage
-fn main() {}
+//! `placement-manage`; all logic lives in [`placement::manage`].
+
+fn main() -> std::process::ExitCode {
+    placement::manage::main()
+}

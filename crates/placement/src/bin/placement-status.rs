@@ -1,2 +1,5 @@
-//! placement-status
-fn main() {}
+//! `placement-status`; all logic lives in [`placement::status`].
+
+fn main() -> std::process::ExitCode {
+    placement::status::main()
+}

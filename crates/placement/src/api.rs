@@ -1,0 +1,174 @@
+//! `placement-api`: the HTTP service.
+//!
+//! Startup does, in order: read configuration; open the database pool; make
+//! sure the schema is one we can serve (creating or upgrading it only when
+//! `[placement_database] sync_on_startup` allows); insert any missing standard
+//! resource classes and traits (idempotent and safe with many processes
+//! starting at once); then serve until SIGTERM or SIGINT, finishing in-flight
+//! requests before exiting.
+
+use std::net::SocketAddr;
+
+use anyhow::{bail, Context};
+use clap::Parser;
+use placement_http::{AppState, HttpSettings, UrlPrefix};
+use placement_store::ops::schema::{self, SchemaState};
+use placement_store::ops::standard;
+use placement_store::Database;
+use tracing::{info, warn};
+
+use crate::cli::ConfigArgs;
+use crate::config::{AuthStrategy, Config, EMBEDDED_SQLITE};
+
+/// Command line of `placement-api`.
+#[derive(Debug, Parser)]
+#[command(name = "placement-api", version, about = "The Placement HTTP API service")]
+pub struct Args {
+    #[command(flatten)]
+    config: ConfigArgs,
+    /// Address and port to listen on.
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8778")]
+    bind: SocketAddr,
+    /// Mount the API under this URL path prefix (for example `/placement`).
+    #[arg(long, value_name = "PATH", default_value = "")]
+    url_prefix: String,
+}
+
+/// Entry point of the `placement-api` binary.
+pub fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    let config = match args.config.load() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("placement-api: configuration error: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    crate::logging::init(config.debug);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("placement-api: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(args, config)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("placement-api failed: {e:#}");
+            eprintln!("placement-api: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// Opens the database and brings it to a state the API can serve.
+///
+/// # Errors
+/// When the database cannot be reached, or its schema is missing, older than
+/// this code (without `sync_on_startup`), or from an unknown revision.
+pub async fn prepare_database(config: &Config) -> anyhow::Result<Database> {
+    let url = config
+        .database
+        .connection
+        .as_ref()
+        .context("[placement_database] connection is not set")?;
+    let db = Database::connect(url, &config.database.pool_settings())
+        .await
+        .with_context(|| format!("cannot open database {url}"))?;
+    let state = schema::current_state(&db).await.context("cannot inspect the schema")?;
+    match &state {
+        SchemaState::Unversioned => {
+            info!("placement tables without alembic_version: serving the schema as found");
+        }
+        _ if !state.is_known() => bail!(
+            "the database is at unknown schema revision {:?} (a newer placement?); \
+             refusing to serve it",
+            state.revision().unwrap_or_default()
+        ),
+        _ if config.database.sync_on_startup => {
+            let report = schema::sync(&db).await.context("schema sync on startup failed")?;
+            if !report.applied.is_empty() {
+                info!(applied = ?report.applied, "schema synced on startup");
+            }
+        }
+        SchemaState::Empty => bail!(
+            "the database has no placement schema: run `placement-manage db sync` \
+             or set [placement_database] sync_on_startup = True"
+        ),
+        _ if !state.is_current() => bail!(
+            "the database schema is at revision {:?}, older than this placement-api needs: \
+             run `placement-manage db sync`",
+            state.revision().unwrap_or_default()
+        ),
+        _ => {}
+    }
+    let report = standard::sync(&db)
+        .await
+        .context("cannot sync standard resource classes and traits")?;
+    tracing::debug!(?report, "standard resource classes and traits synced");
+    Ok(db)
+}
+
+async fn run(args: Args, config: Config) -> anyhow::Result<()> {
+    if config.embedded_default {
+        info!(
+            "no configuration file found: serving the embedded default \
+             (SQLite ./{EMBEDDED_SQLITE}, schema created on start, auth_strategy noauth2)"
+        );
+    }
+    let db = prepare_database(&config).await?;
+    let settings = HttpSettings {
+        auth_strategy: match config.auth_strategy {
+            AuthStrategy::Keystone => placement_http::AuthStrategy::Keystone,
+            AuthStrategy::NoAuth2 => placement_http::AuthStrategy::NoAuth2,
+        },
+        url_prefix: UrlPrefix::new(&args.url_prefix)
+            .map_err(|e| anyhow::anyhow!("--url-prefix: {e}"))?,
+    };
+    let app = placement_http::router(AppState::new(settings));
+    let listener = tokio::net::TcpListener::bind(args.bind)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.bind))?;
+    let local = listener.local_addr().unwrap_or(args.bind);
+    info!(
+        address = %local,
+        database = %config.database.connection.as_ref().map(ToString::to_string).unwrap_or_default(),
+        auth_strategy = ?config.auth_strategy,
+        "placement-api listening"
+    );
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("server error")?;
+    info!("placement-api stopped");
+    db.close().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            warn!("cannot listen for SIGINT: {e}");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                warn!("cannot listen for SIGTERM: {e}");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => info!("SIGINT received, shutting down"),
+        () = terminate => info!("SIGTERM received, shutting down"),
+    }
+}

@@ -1,0 +1,8 @@
+//! The three binaries as operators run them: real processes, real config
+//! files, real databases (SQLite always; PostgreSQL and MariaDB when
+//! `PLACEMENT_TEST_POSTGRES_URL` / `PLACEMENT_TEST_MYSQL_URL` are set).
+
+mod api;
+mod helpers;
+mod manage;
+mod status;
