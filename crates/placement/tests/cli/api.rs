@@ -133,3 +133,42 @@ async fn an_unreachable_database_is_a_clear_startup_error() {
     assert!(err.contains("cannot open database"), "{err}");
     assert!(!err.contains("secret"), "the password must not be logged: {err}");
 }
+
+/// Upstream's test fixtures build the tables from the models and record no
+/// revision; the API must serve such a database as it is, without syncing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_without_alembic_version_is_served_as_found() {
+    for db in TestDb::all().await {
+        placement_store::ops::schema::sync(db.database()).await.unwrap();
+        let mut tx = db.database().begin().await.unwrap();
+        tx.execute_raw("DROP TABLE alembic_version").await.unwrap();
+        tx.commit().await.unwrap();
+        for sync_on_startup in [false, true] {
+            let (dir, conf) = conf_for(&db, sync_on_startup);
+            let server = Server::start(&["--config-file", conf.to_str().unwrap()], &dir).await;
+            assert_serves_upstream_root(&server).await;
+            assert!(server.terminate(), "{}", db.backend().name());
+        }
+        assert_eq!(
+            placement_store::ops::schema::version(db.database()).await.unwrap(),
+            None,
+            "the API must not have stamped or migrated it"
+        );
+    }
+}
+
+/// A revision this code does not know (a newer upstream's) is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_schema_revision_is_refused() {
+    let db = TestDb::sqlite().await;
+    placement_store::ops::schema::sync(db.database()).await.unwrap();
+    let mut tx = db.database().begin().await.unwrap();
+    tx.execute("UPDATE alembic_version SET version_num = ?", placement_store::params!["ffffffffffff"])
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let (dir, conf) = conf_for(&db, true);
+    let out = run("placement-api", &["--config-file", conf.to_str().unwrap(), "--bind", "127.0.0.1:0"], &dir);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("ffffffffffff"), "{}", stderr(&out));
+}
