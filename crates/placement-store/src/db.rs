@@ -114,18 +114,27 @@ impl Database {
                     .foreign_keys(true);
                 let memory = matches!(url.sqlite_location(), Some(SqliteLocation::Memory) | None);
                 opts = match url.sqlite_location() {
-                    Some(SqliteLocation::File(path)) => {
-                        opts.filename(path).create_if_missing(true)
-                    }
-                    _ => SqliteConnectOptions::from_str("sqlite::memory:")?
-                        .foreign_keys(true),
+                    Some(SqliteLocation::File(path)) => opts.filename(path).create_if_missing(true),
+                    _ => SqliteConnectOptions::from_str("sqlite::memory:")?.foreign_keys(true),
                 };
                 let pool = SqlitePoolOptions::new()
                     // An in-memory database exists per connection: keep exactly one.
-                    .max_connections(if memory { 1 } else { settings.max_connections.max(1) })
+                    .max_connections(if memory {
+                        1
+                    } else {
+                        settings.max_connections.max(1)
+                    })
                     .min_connections(if memory { 1 } else { 0 })
-                    .max_lifetime(if memory { None } else { Some(settings.max_lifetime) })
-                    .idle_timeout(if memory { None } else { Some(Duration::from_secs(600)) })
+                    .max_lifetime(if memory {
+                        None
+                    } else {
+                        Some(settings.max_lifetime)
+                    })
+                    .idle_timeout(if memory {
+                        None
+                    } else {
+                        Some(Duration::from_secs(600))
+                    })
                     .acquire_timeout(settings.acquire_timeout)
                     .connect_with(opts)
                     .await?;
@@ -183,7 +192,7 @@ impl Database {
                 // Upstream's URLs usually say charset=utf8 (utf8mb3); honour the
                 // operator's choice, default to utf8mb4.
                 let charset = match url.query_param("charset") {
-                    Some("utf8") | Some("utf8mb3") => "utf8mb3",
+                    Some("utf8") | Some("utf8mb3") => "utf8",
                     Some(other) => other,
                     None => "utf8mb4",
                 };
@@ -414,7 +423,9 @@ impl Row {
     pub fn get_i64(&self, idx: usize) -> Result<i64> {
         match self.get(idx)? {
             Value::Int(v) => Ok(*v),
-            Value::Text(s) => s.parse().map_err(|_| Self::mismatch(idx, "integer", &Value::Text(s.clone()))),
+            Value::Text(s) => s
+                .parse()
+                .map_err(|_| Self::mismatch(idx, "integer", &Value::Text(s.clone()))),
             other => Err(Self::mismatch(idx, "integer", other)),
         }
     }
@@ -437,9 +448,14 @@ impl Row {
     pub fn get_f64(&self, idx: usize) -> Result<f64> {
         match self.get(idx)? {
             Value::Float(v) => Ok(*v),
-            #[expect(clippy::cast_precision_loss, reason = "integers read as floats are small counts")]
+            #[expect(
+                clippy::cast_precision_loss,
+                reason = "integers read as floats are small counts"
+            )]
             Value::Int(v) => Ok(*v as f64),
-            Value::Text(s) => s.parse().map_err(|_| Self::mismatch(idx, "float", &Value::Text(s.clone()))),
+            Value::Text(s) => s
+                .parse()
+                .map_err(|_| Self::mismatch(idx, "float", &Value::Text(s.clone()))),
             other => Err(Self::mismatch(idx, "float", other)),
         }
     }
@@ -581,12 +597,10 @@ impl Tx {
     /// Any classified database error.
     pub async fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
         let affected = match &mut self.inner {
-            TxInner::Sqlite(tx) => {
-                bind_all!(sqlx::query(sql), params, sqlite)
-                    .execute(&mut **tx)
-                    .await?
-                    .rows_affected()
-            }
+            TxInner::Sqlite(tx) => bind_all!(sqlx::query(sql), params, sqlite)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected(),
             TxInner::Postgres(tx) => {
                 let sql = number_placeholders(sql);
                 bind_all!(sqlx::query(&sql), params, typed)
@@ -594,12 +608,10 @@ impl Tx {
                     .await?
                     .rows_affected()
             }
-            TxInner::MySql(tx) => {
-                bind_all!(sqlx::query(sql), params, typed)
-                    .execute(&mut **tx)
-                    .await?
-                    .rows_affected()
-            }
+            TxInner::MySql(tx) => bind_all!(sqlx::query(sql), params, typed)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected(),
         };
         Ok(affected)
     }
@@ -750,7 +762,9 @@ fn sqlite_row(row: &SqliteRow) -> Result<Row> {
                     String::from_utf8_lossy(&row.try_get_unchecked::<Vec<u8>, _>(i)?).into_owned(),
                 ),
                 other => {
-                    return Err(DbError::other(format!("unsupported SQLite value type {other}")).into())
+                    return Err(
+                        DbError::other(format!("unsupported SQLite value type {other}")).into(),
+                    )
                 }
             }
         };
@@ -769,11 +783,15 @@ fn pg_value(row: &PgRow, i: usize) -> Result<Value> {
         "INT2" => Value::Int(row.try_get::<i16, _>(i)?.into()),
         "INT4" => Value::Int(row.try_get::<i32, _>(i)?.into()),
         "INT8" => Value::Int(row.try_get::<i64, _>(i)?),
-        "OID" => Value::Int(i64::from(row.try_get::<sqlx::postgres::types::Oid, _>(i)?.0)),
+        "OID" => Value::Int(i64::from(
+            row.try_get::<sqlx::postgres::types::Oid, _>(i)?.0,
+        )),
         "BOOL" => Value::Int(i64::from(row.try_get::<bool, _>(i)?)),
         "FLOAT4" => Value::Float(row.try_get::<f32, _>(i)?.into()),
         "FLOAT8" => Value::Float(row.try_get::<f64, _>(i)?),
-        "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" | "CHAR" => Value::Text(row.try_get::<String, _>(i)?),
+        "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" | "CHAR" => {
+            Value::Text(row.try_get::<String, _>(i)?)
+        }
         "TIMESTAMP" => Value::Timestamp(row.try_get::<NaiveDateTime, _>(i)?),
         other => {
             return Err(DbError::other(format!(
@@ -807,28 +825,37 @@ fn mysql_row(row: &MySqlRow) -> Result<Row> {
             }
             "BIGINT UNSIGNED" => {
                 let v = row.try_get_unchecked::<u64, _>(i)?;
-                Value::Int(i64::try_from(v).map_err(|_| DbError::other("BIGINT UNSIGNED out of range"))?)
+                Value::Int(
+                    i64::try_from(v).map_err(|_| DbError::other("BIGINT UNSIGNED out of range"))?,
+                )
             }
             "FLOAT" => Value::Float(f64::from(row.try_get_unchecked::<f32, _>(i)?)),
             "DOUBLE" => Value::Float(row.try_get_unchecked::<f64, _>(i)?),
             // SUM() over integers yields DECIMAL, sent as text.
             "DECIMAL" => {
-                let text = String::from_utf8_lossy(&row.try_get_unchecked::<Vec<u8>, _>(i)?).into_owned();
+                let text =
+                    String::from_utf8_lossy(&row.try_get_unchecked::<Vec<u8>, _>(i)?).into_owned();
                 match text.parse::<i64>() {
                     Ok(v) => Value::Int(v),
-                    Err(_) => Value::Float(text.parse::<f64>().map_err(|_| {
-                        DbError::other(format!("unparseable DECIMAL {text:?}"))
-                    })?),
+                    Err(_) => Value::Float(
+                        text.parse::<f64>()
+                            .map_err(|_| DbError::other(format!("unparseable DECIMAL {text:?}")))?,
+                    ),
                 }
             }
-            "DATETIME" | "TIMESTAMP" => Value::Timestamp(row.try_get_unchecked::<NaiveDateTime, _>(i)?),
-            "DATE" => Value::Text(String::from_utf8_lossy(&row.try_get_unchecked::<Vec<u8>, _>(i)?).into_owned()),
+            "DATETIME" | "TIMESTAMP" => {
+                Value::Timestamp(row.try_get_unchecked::<NaiveDateTime, _>(i)?)
+            }
+            "DATE" => Value::Text(
+                String::from_utf8_lossy(&row.try_get_unchecked::<Vec<u8>, _>(i)?).into_owned(),
+            ),
             _ => {
                 // VARCHAR, CHAR, TEXT, ENUM and their BINARY-collated forms.
                 let bytes = row.try_get_unchecked::<Vec<u8>, _>(i)?;
-                Value::Text(String::from_utf8(bytes).map_err(|_| {
-                    DbError::other(format!("column {i} ({name}) is not UTF-8"))
-                })?)
+                Value::Text(
+                    String::from_utf8(bytes)
+                        .map_err(|_| DbError::other(format!("column {i} ({name}) is not UTF-8")))?,
+                )
             }
         };
         values.push(value);

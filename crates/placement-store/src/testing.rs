@@ -109,7 +109,11 @@ impl TestDb {
     async fn on_server(var: &str, backend: Backend) -> Option<TestDb> {
         let admin_url = std::env::var(var).ok()?;
         let admin = DatabaseUrl::parse(&admin_url).unwrap_or_else(|e| panic!("{var}: {e}"));
-        assert_eq!(admin.backend(), backend, "{var} names the wrong kind of server");
+        assert_eq!(
+            admin.backend(),
+            backend,
+            "{var} names the wrong kind of server"
+        );
         let name = unique_name();
         let admin_db = Database::connect(&admin, &small_pool())
             .await
@@ -184,7 +188,8 @@ impl Drop for TestDb {
                 // and let the server end its sessions.
                 match tokio::runtime::Handle::try_current() {
                     Ok(handle)
-                        if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread =>
+                        if handle.runtime_flavor()
+                            == tokio::runtime::RuntimeFlavor::MultiThread =>
                     {
                         tokio::task::block_in_place(|| {
                             handle.block_on(async move {
@@ -220,7 +225,9 @@ async fn drop_database(admin: &DatabaseUrl, name: &str) {
     match db.backend() {
         Backend::Postgres => {
             let _ = db
-                .execute_outside_transaction(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute_outside_transaction(&format!(
+                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                ))
                 .await;
         }
         Backend::MySql => {

@@ -20,7 +20,7 @@ use crate::db::Backend;
 pub struct UrlError(String);
 
 /// Where a SQLite database lives.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SqliteLocation {
     /// `sqlite://` with no path: a private in-memory database.
     Memory,
@@ -52,7 +52,11 @@ impl DatabaseUrl {
         let (scheme, rest) = url
             .split_once("://")
             .ok_or_else(|| UrlError(format!("{:?} has no '://'", redact(url))))?;
-        let dialect = scheme.split('+').next().unwrap_or_default().to_ascii_lowercase();
+        let dialect = scheme
+            .split('+')
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
         let backend = match dialect.as_str() {
             "sqlite" => Backend::Sqlite,
             "postgresql" | "postgres" => Backend::Postgres,
@@ -114,10 +118,7 @@ impl DatabaseUrl {
             _ => None,
         };
         if database.is_none() {
-            return Err(UrlError(format!(
-                "{} has no database name",
-                redact(url)
-            )));
+            return Err(UrlError(format!("{} has no database name", redact(url))));
         }
         Ok(DatabaseUrl {
             backend,
@@ -366,8 +367,9 @@ mod tests {
 
     #[test]
     fn postgres_with_driver_suffix_and_credentials_parses() {
-        let u = DatabaseUrl::parse("postgresql+psycopg2://pl%40ce:s%3Acret@db.example:6543/placement")
-            .unwrap();
+        let u =
+            DatabaseUrl::parse("postgresql+psycopg2://pl%40ce:s%3Acret@db.example:6543/placement")
+                .unwrap();
         assert_eq!(u.backend(), Backend::Postgres);
         assert_eq!(u.username(), Some("pl@ce"));
         assert_eq!(u.password(), Some("s:cret"));
@@ -378,7 +380,8 @@ mod tests {
 
     #[test]
     fn mysql_query_options_are_kept() {
-        let u = DatabaseUrl::parse("mysql+pymysql://root:pw@127.0.0.1/placement?charset=utf8").unwrap();
+        let u =
+            DatabaseUrl::parse("mysql+pymysql://root:pw@127.0.0.1/placement?charset=utf8").unwrap();
         assert_eq!(u.backend(), Backend::MySql);
         assert_eq!(u.query_param("charset"), Some("utf8"));
         assert_eq!(u.port(), None);

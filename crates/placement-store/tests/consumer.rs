@@ -1,6 +1,12 @@
 //! The consumer store on every configured backend: each operation and each
 //! of its error paths, plus the generation compare-and-swap under a race.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers panic on setup failure"
+)]
+
 mod common;
 
 use std::sync::Arc;
@@ -36,7 +42,11 @@ async fn ensure_project_and_user_create_once_and_then_find() {
         let u1 = store::ensure_user(db, "user-a").await.unwrap();
         let u2 = store::ensure_user(db, "user-a").await.unwrap();
         assert_eq!(u1, u2, "{name}");
-        assert_eq!(count(db, "SELECT COUNT(*) FROM projects").await, 2, "{name}");
+        assert_eq!(
+            count(db, "SELECT COUNT(*) FROM projects").await,
+            2,
+            "{name}"
+        );
         assert_eq!(count(db, "SELECT COUNT(*) FROM users").await, 1, "{name}");
     }
 }
@@ -53,7 +63,9 @@ async fn concurrent_get_or_create_yields_one_row_and_one_id() {
                 match i % 3 {
                     0 => store::ensure_project(&db, "racy").await.map(|p| p.id.0),
                     1 => store::ensure_user(&db, "racy").await.map(|u| u.id.0),
-                    _ => store::ensure_consumer_type(&db, "RACY").await.map(|t| t.id.0),
+                    _ => store::ensure_consumer_type(&db, "RACY")
+                        .await
+                        .map(|t| t.id.0),
                 }
             }));
         }
@@ -64,9 +76,26 @@ async fn concurrent_get_or_create_yields_one_row_and_one_id() {
         for group in &ids {
             assert!(group.windows(2).all(|w| w[0] == w[1]), "{name}: {ids:?}");
         }
-        assert_eq!(count(&db, "SELECT COUNT(*) FROM projects WHERE external_id = 'racy'").await, 1);
-        assert_eq!(count(&db, "SELECT COUNT(*) FROM users WHERE external_id = 'racy'").await, 1);
-        assert_eq!(count(&db, "SELECT COUNT(*) FROM consumer_types WHERE name = 'RACY'").await, 1);
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) FROM projects WHERE external_id = 'racy'"
+            )
+            .await,
+            1
+        );
+        assert_eq!(
+            count(&db, "SELECT COUNT(*) FROM users WHERE external_id = 'racy'").await,
+            1
+        );
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) FROM consumer_types WHERE name = 'RACY'"
+            )
+            .await,
+            1
+        );
     }
 }
 
@@ -85,7 +114,10 @@ async fn create_then_get_returns_owners_type_and_generation_zero() {
         assert_eq!(got, created, "{name}");
         assert_eq!(got.project.external_id, "p1");
         assert_eq!(got.user.external_id, "u1");
-        assert_eq!(got.consumer_type.as_ref().map(|t| t.name.as_str()), Some("INSTANCE"));
+        assert_eq!(
+            got.consumer_type.as_ref().map(|t| t.name.as_str()),
+            Some("INSTANCE")
+        );
 
         let untyped = new_consumer(db, "p1", "u1").await;
         let got = store::create_consumer(db, &untyped).await.unwrap();
@@ -105,7 +137,10 @@ async fn creating_an_existing_consumer_is_a_distinct_conflict() {
             "{}: {err:?}",
             tdb.backend().name()
         );
-        assert_eq!(err.to_string(), format!("The consumer {} already exists.", new.uuid));
+        assert_eq!(
+            err.to_string(),
+            format!("The consumer {} already exists.", new.uuid)
+        );
     }
 }
 
@@ -115,7 +150,11 @@ async fn reading_a_missing_consumer_is_not_found() {
         let db = tdb.database();
         let uuid = ConsumerUuid::new_v4();
         let err = store::get_consumer(db, uuid).await.unwrap_err();
-        assert!(matches!(err, Error::ConsumerNotFound(_)), "{}: {err:?}", tdb.backend().name());
+        assert!(
+            matches!(err, Error::ConsumerNotFound(_)),
+            "{}: {err:?}",
+            tdb.backend().name()
+        );
         assert_eq!(err.to_string(), format!("No such consumer(s): {uuid}."));
         assert_eq!(store::find_consumer(db, uuid).await.unwrap(), None);
     }
@@ -132,19 +171,28 @@ async fn updating_owners_keeps_the_generation_and_refuses_stale_reads() {
         let p = store::ensure_project(db, "p-new").await.unwrap();
         let u = store::ensure_user(db, "u-new").await.unwrap();
         let t = store::ensure_consumer_type(db, "MIGRATION").await.unwrap();
-        let updated = store::update_consumer(db, &created, p.id, u.id, Some(t.id)).await.unwrap();
+        let updated = store::update_consumer(db, &created, p.id, u.id, Some(t.id))
+            .await
+            .unwrap();
         assert_eq!(updated.generation, created.generation, "{name}");
         assert_eq!(updated.project.external_id, "p-new");
         assert_eq!(updated.user.external_id, "u-new");
-        assert_eq!(updated.consumer_type.as_ref().map(|t| t.name.as_str()), Some("MIGRATION"));
+        assert_eq!(
+            updated.consumer_type.as_ref().map(|t| t.name.as_str()),
+            Some("MIGRATION")
+        );
         assert!(updated.updated_at.is_some(), "{name}");
 
         // Same owners again is still a match (MySQL must count matched rows).
-        store::update_consumer(db, &updated, p.id, u.id, Some(t.id)).await.unwrap();
+        store::update_consumer(db, &updated, p.id, u.id, Some(t.id))
+            .await
+            .unwrap();
 
         // After a generation bump the old read is stale.
         store::increment_generation(db, &updated).await.unwrap();
-        let err = store::update_consumer(db, &updated, p.id, u.id, None).await.unwrap_err();
+        let err = store::update_consumer(db, &updated, p.id, u.id, None)
+            .await
+            .unwrap_err();
         assert!(matches!(err, Error::ConcurrentUpdate(_)), "{name}: {err:?}");
     }
 }
@@ -154,13 +202,21 @@ async fn increment_generation_is_a_compare_and_swap() {
     for tdb in synced_dbs().await {
         let db = tdb.database();
         let name = tdb.backend().name();
-        let created = store::create_consumer(db, &new_consumer(db, "p", "u").await).await.unwrap();
-        assert_eq!(store::increment_generation(db, &created).await.unwrap(), Generation(1));
+        let created = store::create_consumer(db, &new_consumer(db, "p", "u").await)
+            .await
+            .unwrap();
+        assert_eq!(
+            store::increment_generation(db, &created).await.unwrap(),
+            Generation(1)
+        );
         let err = store::increment_generation(db, &created).await.unwrap_err();
         assert!(matches!(err, Error::ConcurrentUpdate(_)), "{name}: {err:?}");
         let fresh = store::get_consumer(db, created.uuid).await.unwrap();
         assert_eq!(fresh.generation, Generation(1), "{name}");
-        assert_eq!(store::increment_generation(db, &fresh).await.unwrap(), Generation(2));
+        assert_eq!(
+            store::increment_generation(db, &fresh).await.unwrap(),
+            Generation(2)
+        );
 
         // A consumer deleted under us is a conflict, not a success.
         let gone = store::get_consumer(db, created.uuid).await.unwrap();
@@ -217,7 +273,9 @@ async fn racing_increments_from_one_read_have_exactly_one_winner_per_round() {
 async fn delete_removes_the_row_and_a_second_delete_is_not_found() {
     for tdb in synced_dbs().await {
         let db = tdb.database();
-        let created = store::create_consumer(db, &new_consumer(db, "p", "u").await).await.unwrap();
+        let created = store::create_consumer(db, &new_consumer(db, "p", "u").await)
+            .await
+            .unwrap();
         store::delete_consumer(db, created.uuid).await.unwrap();
         assert!(matches!(
             store::get_consumer(db, created.uuid).await,
@@ -235,9 +293,15 @@ async fn only_consumers_without_allocations_are_deleted() {
     for tdb in synced_dbs().await {
         let db = tdb.database();
         let name = tdb.backend().name();
-        let holding = store::create_consumer(db, &new_consumer(db, "p", "u").await).await.unwrap();
-        let empty = store::create_consumer(db, &new_consumer(db, "p", "u").await).await.unwrap();
-        let bystander = store::create_consumer(db, &new_consumer(db, "p", "u").await).await.unwrap();
+        let holding = store::create_consumer(db, &new_consumer(db, "p", "u").await)
+            .await
+            .unwrap();
+        let empty = store::create_consumer(db, &new_consumer(db, "p", "u").await)
+            .await
+            .unwrap();
+        let bystander = store::create_consumer(db, &new_consumer(db, "p", "u").await)
+            .await
+            .unwrap();
         insert_allocation(db, &holding.uuid.to_string(), 2).await;
         let deleted = store::delete_consumers_if_no_allocations(
             db,
@@ -246,11 +310,25 @@ async fn only_consumers_without_allocations_are_deleted() {
         .await
         .unwrap();
         assert_eq!(deleted, 1, "{name}");
-        assert!(store::find_consumer(db, holding.uuid).await.unwrap().is_some());
-        assert!(store::find_consumer(db, empty.uuid).await.unwrap().is_none());
+        assert!(store::find_consumer(db, holding.uuid)
+            .await
+            .unwrap()
+            .is_some());
+        assert!(store::find_consumer(db, empty.uuid)
+            .await
+            .unwrap()
+            .is_none());
         // Not named, so untouched even though it has no allocations.
-        assert!(store::find_consumer(db, bystander.uuid).await.unwrap().is_some());
-        assert_eq!(store::delete_consumers_if_no_allocations(db, &[]).await.unwrap(), 0);
+        assert!(store::find_consumer(db, bystander.uuid)
+            .await
+            .unwrap()
+            .is_some());
+        assert_eq!(
+            store::delete_consumers_if_no_allocations(db, &[])
+                .await
+                .unwrap(),
+            0
+        );
     }
 }
 
@@ -270,14 +348,28 @@ async fn incomplete_consumers_migration_backfills_in_batches_and_is_idempotent()
             insert_allocation(db, &o.to_string(), 1).await;
             insert_allocation(db, &o.to_string(), 2).await;
         }
-        assert_eq!(store::count_incomplete_consumers(db).await.unwrap(), 5, "{name}");
+        assert_eq!(
+            store::count_incomplete_consumers(db).await.unwrap(),
+            5,
+            "{name}"
+        );
 
-        let first = store::create_incomplete_consumers(db, INCOMPLETE, INCOMPLETE, 3).await.unwrap();
+        let first = store::create_incomplete_consumers(db, INCOMPLETE, INCOMPLETE, 3)
+            .await
+            .unwrap();
         assert_eq!((first.found, first.done), (3, 3), "{name}");
-        assert_eq!(store::count_incomplete_consumers(db).await.unwrap(), 2, "{name}");
-        let second = store::create_incomplete_consumers(db, INCOMPLETE, INCOMPLETE, 3).await.unwrap();
+        assert_eq!(
+            store::count_incomplete_consumers(db).await.unwrap(),
+            2,
+            "{name}"
+        );
+        let second = store::create_incomplete_consumers(db, INCOMPLETE, INCOMPLETE, 3)
+            .await
+            .unwrap();
         assert_eq!((second.found, second.done), (2, 2), "{name}");
-        let third = store::create_incomplete_consumers(db, INCOMPLETE, INCOMPLETE, 3).await.unwrap();
+        let third = store::create_incomplete_consumers(db, INCOMPLETE, INCOMPLETE, 3)
+            .await
+            .unwrap();
         assert_eq!((third.found, third.done), (0, 0), "{name}");
 
         for o in &orphans {
@@ -288,6 +380,10 @@ async fn incomplete_consumers_migration_backfills_in_batches_and_is_idempotent()
         }
         let untouched = store::get_consumer(db, existing.uuid).await.unwrap();
         assert_eq!(untouched.project.external_id, "real-p", "{name}");
-        assert_eq!(count(db, "SELECT COUNT(*) FROM consumers").await, 6, "{name}");
+        assert_eq!(
+            count(db, "SELECT COUNT(*) FROM consumers").await,
+            6,
+            "{name}"
+        );
     }
 }

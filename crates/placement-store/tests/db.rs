@@ -1,6 +1,12 @@
 //! The dialect seam on every configured backend: one error classification,
 //! rollback on drop, typed values and ids that come back the same way.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers panic on setup failure"
+)]
+
 mod common;
 
 use std::time::Duration;
@@ -22,11 +28,19 @@ async fn dropping_a_transaction_rolls_it_back() {
     for tdb in synced_dbs().await {
         let db = tdb.database();
         let mut tx = db.begin().await.unwrap();
-        tx.execute("INSERT INTO projects (external_id) VALUES (?)", params!["gone"])
-            .await
-            .unwrap();
+        tx.execute(
+            "INSERT INTO projects (external_id) VALUES (?)",
+            params!["gone"],
+        )
+        .await
+        .unwrap();
         drop(tx);
-        assert_eq!(count(db, "SELECT COUNT(*) FROM projects").await, 0, "{}", tdb.backend().name());
+        assert_eq!(
+            count(db, "SELECT COUNT(*) FROM projects").await,
+            0,
+            "{}",
+            tdb.backend().name()
+        );
     }
 }
 
@@ -42,7 +56,12 @@ async fn unique_violations_classify_the_same_on_every_backend() {
             .insert_returning_id("INSERT INTO users (external_id) VALUES (?)", params!["dup"])
             .await
             .unwrap_err();
-        assert_eq!(kind(&err), DbErrorKind::UniqueViolation, "{}: {err}", tdb.backend().name());
+        assert_eq!(
+            kind(&err),
+            DbErrorKind::UniqueViolation,
+            "{}: {err}",
+            tdb.backend().name()
+        );
         assert!(!err.is_transient());
     }
 }
@@ -60,12 +79,19 @@ async fn values_round_trip_with_typed_nulls_and_timestamps() {
         let id1 = tx
             .insert_returning_id(
                 "INSERT INTO projects (external_id, created_at, updated_at) VALUES (?, ?, ?)",
-                &[Value::from("a"), Value::from(when), Value::from(None::<chrono::NaiveDateTime>)],
+                &[
+                    Value::from("a"),
+                    Value::from(when),
+                    Value::from(None::<chrono::NaiveDateTime>),
+                ],
             )
             .await
             .unwrap();
         let id2 = tx
-            .insert_returning_id("INSERT INTO projects (external_id) VALUES (?)", params!["b"])
+            .insert_returning_id(
+                "INSERT INTO projects (external_id) VALUES (?)",
+                params!["b"],
+            )
             .await
             .unwrap();
         assert!(id2 > id1, "{name}: ids {id1} {id2}");
@@ -127,7 +153,10 @@ async fn deadlocks_classify_as_transient() {
         }
         let mut setup = db.begin().await.unwrap();
         setup
-            .execute("INSERT INTO users (external_id) VALUES (?), (?)", params!["a", "b"])
+            .execute(
+                "INSERT INTO users (external_id) VALUES (?), (?)",
+                params!["a", "b"],
+            )
             .await
             .unwrap();
         setup.commit().await.unwrap();
@@ -149,8 +178,17 @@ async fn deadlocks_classify_as_transient() {
             }
         );
         let errors: Vec<Error> = [r1.0, r2.0].into_iter().filter_map(Result::err).collect();
-        assert_eq!(errors.len(), 1, "{name}: exactly one side loses: {errors:?}");
-        assert_eq!(kind(&errors[0]), DbErrorKind::Deadlock, "{name}: {}", errors[0]);
+        assert_eq!(
+            errors.len(),
+            1,
+            "{name}: exactly one side loses: {errors:?}"
+        );
+        assert_eq!(
+            kind(&errors[0]),
+            DbErrorKind::Deadlock,
+            "{name}: {}",
+            errors[0]
+        );
         assert!(errors[0].is_transient());
     }
 }
@@ -170,8 +208,15 @@ async fn lost_connections_classify_as_transient() {
             Backend::MySql => ("SELECT CONNECTION_ID()", |pid| format!("KILL {pid}")),
         };
         let mut victim = db.begin().await.unwrap();
-        let pid = victim.fetch_one(pid_sql, params![]).await.unwrap().get_i64(0).unwrap();
-        let killer = Database::connect(tdb.url(), &PoolSettings::default()).await.unwrap();
+        let pid = victim
+            .fetch_one(pid_sql, params![])
+            .await
+            .unwrap()
+            .get_i64(0)
+            .unwrap();
+        let killer = Database::connect(tdb.url(), &PoolSettings::default())
+            .await
+            .unwrap();
         let mut k = killer.begin().await.unwrap();
         k.execute_raw(&kill(pid)).await.unwrap();
         k.commit().await.unwrap();

@@ -8,6 +8,11 @@
 //! SQLite always runs; PostgreSQL and MySQL/MariaDB run when
 //! `PLACEMENT_TEST_POSTGRES_URL` / `PLACEMENT_TEST_MYSQL_URL` are set.
 #![cfg(feature = "test-support")]
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "helpers outside #[test] fns panic on failure, as tests should"
+)]
 
 use placement_store::db::{Backend, Database, Value};
 use placement_store::ops::schema::{self as schema_ops, SchemaState};
@@ -56,7 +61,12 @@ async fn exec(db: &Database, sql: &str, params: &[Value]) -> u64 {
 
 async fn scalar(db: &Database, sql: &str) -> i64 {
     let mut tx = db.begin_read().await.unwrap();
-    let n = tx.fetch_one(sql, params![]).await.unwrap().get_i64(0).unwrap();
+    let n = tx
+        .fetch_one(sql, params![])
+        .await
+        .unwrap()
+        .get_i64(0)
+        .unwrap();
     // Ended explicitly: a dropped MySQL transaction holds metadata locks
     // until its connection is reused, which would block dropping the database.
     tx.commit().await.unwrap();
@@ -70,26 +80,35 @@ fn schema_error(result: Result<impl std::fmt::Debug, Error>) -> String {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_builds_exactly_upstreams_schema_on_every_backend() {
     for t in TestDb::all().await {
         let db = t.database();
-        assert_eq!(schema_ops::current_state(db).await.unwrap(), SchemaState::Empty);
+        assert_eq!(
+            schema_ops::current_state(db).await.unwrap(),
+            SchemaState::Empty
+        );
         assert_eq!(schema_ops::version(db).await.unwrap(), None);
 
         let report = schema_ops::sync(db).await.unwrap();
         assert_eq!(report.from, None);
-        assert_eq!(report.applied, REVISIONS.iter().map(|r| r.id).collect::<Vec<_>>());
+        assert_eq!(
+            report.applied,
+            REVISIONS.iter().map(|r| r.id).collect::<Vec<_>>()
+        );
 
         let ours = schema::describe(db).await.unwrap();
         assert_same_schema(&ours, &fixture(t.backend()), t.backend().name());
-        assert_eq!(schema_ops::version(db).await.unwrap().as_deref(), Some(HEAD));
+        assert_eq!(
+            schema_ops::version(db).await.unwrap().as_deref(),
+            Some(HEAD)
+        );
         let state = schema_ops::current_state(db).await.unwrap();
         assert!(state.is_current() && state.is_known(), "{state:?}");
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_sync_changes_nothing() {
     for t in TestDb::all().await {
         let db = t.database();
@@ -105,33 +124,46 @@ async fn a_second_sync_changes_nothing() {
 /// Rows that exist at every revision, so an upgrade must carry them over
 /// (SQLite rebuilds `consumers` in 422ece571366).
 async fn seed_rows_valid_at_every_revision(db: &Database) {
-    let now = Value::from(chrono::NaiveDate::from_ymd_opt(2024, 1, 2).unwrap().and_hms_opt(3, 4, 5).unwrap());
-    exec(db, "INSERT INTO projects (id, external_id, created_at) VALUES (1, 'proj', ?)", &[now.clone()]).await;
-    exec(db, "INSERT INTO users (id, external_id, created_at) VALUES (1, 'user', ?)", &[now.clone()]).await;
+    let now = chrono::NaiveDate::from_ymd_opt(2024, 1, 2)
+        .unwrap()
+        .and_hms_opt(3, 4, 5)
+        .unwrap();
+    exec(
+        db,
+        "INSERT INTO projects (id, external_id, created_at) VALUES (1, 'proj', ?)",
+        params![now],
+    )
+    .await;
+    exec(
+        db,
+        "INSERT INTO users (id, external_id, created_at) VALUES (1, 'user', ?)",
+        params![now],
+    )
+    .await;
     exec(
         db,
         "INSERT INTO resource_providers (id, uuid, name, generation, root_provider_id, created_at)
          VALUES (1, '11111111-1111-1111-1111-111111111111', 'rp1', 4, 1, ?)",
-        &[now.clone()],
+        params![now],
     )
     .await;
     exec(
         db,
         "INSERT INTO consumers (id, uuid, project_id, user_id, generation, created_at)
          VALUES (7, '22222222-2222-2222-2222-222222222222', 1, 1, 3, ?)",
-        &[now.clone()],
+        params![now],
     )
     .await;
     exec(
         db,
         "INSERT INTO allocations (resource_provider_id, consumer_id, resource_class_id, used, created_at)
          VALUES (1, '22222222-2222-2222-2222-222222222222', 0, 2, ?)",
-        &[now],
+        params![now],
     )
     .await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upgrading_from_every_older_revision_reaches_upstreams_schema_and_keeps_rows() {
     for backend in TestDb::configured_backends() {
         for older in &REVISIONS[..REVISIONS.len() - 1] {
@@ -139,13 +171,20 @@ async fn upgrading_from_every_older_revision_reaches_upstreams_schema_and_keeps_
             let db = t.database();
             let built = schema_ops::upgrade(db, older.id).await.unwrap();
             assert_eq!(built.applied.last(), Some(&older.id));
-            assert_eq!(schema_ops::version(db).await.unwrap().as_deref(), Some(older.id));
+            assert_eq!(
+                schema_ops::version(db).await.unwrap().as_deref(),
+                Some(older.id)
+            );
             seed_rows_valid_at_every_revision(db).await;
 
             let report = schema_ops::sync(db).await.unwrap();
             assert_eq!(report.from.as_deref(), Some(older.id));
             let context = format!("{} from {}", backend.name(), older.id);
-            assert_same_schema(&schema::describe(db).await.unwrap(), &fixture(backend), &context);
+            assert_same_schema(
+                &schema::describe(db).await.unwrap(),
+                &fixture(backend),
+                &context,
+            );
 
             let mut tx = db.begin_read().await.unwrap();
             let row = tx
@@ -161,17 +200,26 @@ async fn upgrading_from_every_older_revision_reaches_upstreams_schema_and_keeps_
             assert_eq!(row.get_opt_i64(3).unwrap(), None, "{context}");
             assert!(row.get_opt_timestamp(4).unwrap().is_some(), "{context}");
             tx.commit().await.unwrap();
-            assert_eq!(scalar(db, "SELECT COUNT(*) FROM allocations").await, 1, "{context}");
+            assert_eq!(
+                scalar(db, "SELECT COUNT(*) FROM allocations").await,
+                1,
+                "{context}"
+            );
         }
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_revision_is_refused_by_name() {
     for t in TestDb::all().await {
         let db = t.database();
         schema_ops::sync(db).await.unwrap();
-        exec(db, "UPDATE alembic_version SET version_num = 'ffffffffffff'", params![]).await;
+        exec(
+            db,
+            "UPDATE alembic_version SET version_num = 'ffffffffffff'",
+            params![],
+        )
+        .await;
 
         let msg = schema_error(schema_ops::sync(db).await);
         assert!(msg.contains("ffffffffffff"), "{msg}");
@@ -181,7 +229,7 @@ async fn an_unknown_revision_is_refused_by_name() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unversioned_placement_tables_are_left_alone_until_stamped() {
     for t in TestDb::all().await {
         let db = t.database();
@@ -190,19 +238,29 @@ async fn unversioned_placement_tables_are_left_alone_until_stamped() {
         tx.execute_raw("DROP TABLE alembic_version").await.unwrap();
         tx.commit().await.unwrap();
 
-        assert_eq!(schema_ops::current_state(db).await.unwrap(), SchemaState::Unversioned);
+        assert_eq!(
+            schema_ops::current_state(db).await.unwrap(),
+            SchemaState::Unversioned
+        );
         assert_eq!(schema_ops::version(db).await.unwrap(), None);
         let msg = schema_error(schema_ops::sync(db).await);
         assert!(msg.contains("db stamp"), "{msg}");
 
         assert_eq!(schema_ops::stamp(db, "head").await.unwrap(), HEAD);
-        assert_eq!(schema_ops::version(db).await.unwrap().as_deref(), Some(HEAD));
+        assert_eq!(
+            schema_ops::version(db).await.unwrap().as_deref(),
+            Some(HEAD)
+        );
         assert!(schema_ops::sync(db).await.unwrap().applied.is_empty());
-        assert_same_schema(&schema::describe(db).await.unwrap(), &fixture(t.backend()), "stamped");
+        assert_same_schema(
+            &schema::describe(db).await.unwrap(),
+            &fixture(t.backend()),
+            "stamped",
+        );
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stamp_accepts_only_known_revisions() {
     for t in TestDb::all().await {
         let db = t.database();
@@ -210,19 +268,28 @@ async fn stamp_accepts_only_known_revisions() {
         assert!(msg.contains("0123456789ab") && msg.contains(HEAD), "{msg}");
         // Stamping an empty database creates alembic_version, as alembic does.
         assert_eq!(schema_ops::stamp(db, INITIAL).await.unwrap(), INITIAL);
-        assert_eq!(schema_ops::version(db).await.unwrap().as_deref(), Some(INITIAL));
-        assert_eq!(schema_ops::stamp(db, "422ece571366").await.unwrap(), "422ece571366");
+        assert_eq!(
+            schema_ops::version(db).await.unwrap().as_deref(),
+            Some(INITIAL)
+        );
+        assert_eq!(
+            schema_ops::stamp(db, "422ece571366").await.unwrap(),
+            "422ece571366"
+        );
         assert_eq!(scalar(db, "SELECT COUNT(*) FROM alembic_version").await, 1);
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn block_on_revisions_refuse_until_online_migrations_ran() {
     for t in TestDb::all().await {
         let db = t.database();
         let name = t.backend().name();
         schema_ops::upgrade(db, INITIAL).await.unwrap();
-        for uuid in ["aaaaaaaa-0000-0000-0000-000000000001", "aaaaaaaa-0000-0000-0000-000000000002"] {
+        for uuid in [
+            "aaaaaaaa-0000-0000-0000-000000000001",
+            "aaaaaaaa-0000-0000-0000-000000000002",
+        ] {
             exec(
                 db,
                 "INSERT INTO resource_providers (uuid, name, generation) VALUES (?, ?, 0)",
@@ -232,12 +299,26 @@ async fn block_on_revisions_refuse_until_online_migrations_ran() {
         }
 
         let msg = schema_error(schema_ops::sync(db).await);
-        assert!(msg.contains("611cd6dffd7b") && msg.contains(" 2 "), "{name}: {msg}");
-        assert!(msg.contains("placement-manage db online_data_migrations"), "{name}: {msg}");
-        assert_eq!(schema_ops::version(db).await.unwrap().as_deref(), Some(INITIAL));
+        assert!(
+            msg.contains("611cd6dffd7b") && msg.contains(" 2 "),
+            "{name}: {msg}"
+        );
+        assert!(
+            msg.contains("placement-manage db online_data_migrations"),
+            "{name}: {msg}"
+        );
+        assert_eq!(
+            schema_ops::version(db).await.unwrap().as_deref(),
+            Some(INITIAL)
+        );
 
         // What set_root_provider_ids does.
-        exec(db, "UPDATE resource_providers SET root_provider_id = id WHERE root_provider_id IS NULL", params![]).await;
+        exec(
+            db,
+            "UPDATE resource_providers SET root_provider_id = id WHERE root_provider_id IS NULL",
+            params![],
+        )
+        .await;
         for _ in 0..3 {
             exec(
                 db,
@@ -248,9 +329,18 @@ async fn block_on_revisions_refuse_until_online_migrations_ran() {
             .await;
         }
         let msg = schema_error(schema_ops::sync(db).await);
-        assert!(msg.contains("b5c396305c25") && msg.contains(" 3 "), "{name}: {msg}");
-        assert!(msg.contains("placement-manage db online_data_migrations"), "{name}: {msg}");
-        assert_eq!(schema_ops::version(db).await.unwrap().as_deref(), Some("611cd6dffd7b"));
+        assert!(
+            msg.contains("b5c396305c25") && msg.contains(" 3 "),
+            "{name}: {msg}"
+        );
+        assert!(
+            msg.contains("placement-manage db online_data_migrations"),
+            "{name}: {msg}"
+        );
+        assert_eq!(
+            schema_ops::version(db).await.unwrap().as_deref(),
+            Some("611cd6dffd7b")
+        );
 
         // What create_incomplete_consumers does.
         exec(
@@ -260,14 +350,21 @@ async fn block_on_revisions_refuse_until_online_migrations_ran() {
         )
         .await;
         let report = schema_ops::sync(db).await.unwrap();
-        assert_eq!(report.applied, vec!["b5c396305c25", "422ece571366", HEAD], "{name}");
+        assert_eq!(
+            report.applied,
+            vec!["b5c396305c25", "422ece571366", HEAD],
+            "{name}"
+        );
     }
 }
 
 async fn resource_classes(db: &Database) -> Vec<(i64, String)> {
     let mut tx = db.begin_read().await.unwrap();
     let rows = tx
-        .fetch_all("SELECT id, name FROM resource_classes ORDER BY id", params![])
+        .fetch_all(
+            "SELECT id, name FROM resource_classes ORDER BY id",
+            params![],
+        )
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -286,7 +383,7 @@ async fn trait_names(db: &Database) -> Vec<String> {
     rows.iter().map(|r| r.get_string(0).unwrap()).collect()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn standard_sync_stores_upstreams_classes_and_traits_once() {
     let expected_classes: Vec<(i64, String)> = standard::standard_resource_classes()
         .map(|(id, n)| (id, n.to_owned()))
@@ -295,17 +392,30 @@ async fn standard_sync_stores_upstreams_classes_and_traits_once() {
         let db = t.database();
         let name = t.backend().name();
         schema_ops::sync(db).await.unwrap();
-        exec(db, "INSERT INTO traits (name) VALUES ('CUSTOM_KEEP_ME')", params![]).await;
+        exec(
+            db,
+            "INSERT INTO traits (name) VALUES ('CUSTOM_KEEP_ME')",
+            params![],
+        )
+        .await;
 
         let report = standard::sync(db).await.unwrap();
-        assert_eq!((report.resource_classes_added, report.traits_added), (21, 377), "{name}");
+        assert_eq!(
+            (report.resource_classes_added, report.traits_added),
+            (21, 377),
+            "{name}"
+        );
         let classes = resource_classes(db).await;
         assert_eq!(classes, expected_classes, "{name}");
         assert_eq!(classes[0], (0, "VCPU".to_owned()), "{name}");
         assert_eq!(classes[20].0, 20, "{name}");
         assert_eq!(trait_names(db).await.len(), 378, "{name}");
         assert_eq!(
-            scalar(db, "SELECT COUNT(*) FROM resource_classes WHERE created_at IS NULL").await,
+            scalar(
+                db,
+                "SELECT COUNT(*) FROM resource_classes WHERE created_at IS NULL"
+            )
+            .await,
             0,
             "{name}"
         );
@@ -314,12 +424,29 @@ async fn standard_sync_stores_upstreams_classes_and_traits_once() {
         assert_eq!(again, standard::StandardSyncReport::default(), "{name}");
 
         // A missing entry comes back with its fixed id; nothing is removed.
-        exec(db, "DELETE FROM resource_classes WHERE name = 'DISK_GB'", params![]).await;
-        exec(db, "DELETE FROM traits WHERE name = 'HW_CPU_X86_AVX2'", params![]).await;
+        exec(
+            db,
+            "DELETE FROM resource_classes WHERE name = 'DISK_GB'",
+            params![],
+        )
+        .await;
+        exec(
+            db,
+            "DELETE FROM traits WHERE name = 'HW_CPU_X86_AVX2'",
+            params![],
+        )
+        .await;
         let refill = standard::sync(db).await.unwrap();
-        assert_eq!((refill.resource_classes_added, refill.traits_added), (1, 1), "{name}");
+        assert_eq!(
+            (refill.resource_classes_added, refill.traits_added),
+            (1, 1),
+            "{name}"
+        );
         assert_eq!(resource_classes(db).await, expected_classes, "{name}");
-        assert!(trait_names(db).await.contains(&"CUSTOM_KEEP_ME".to_owned()), "{name}");
+        assert!(
+            trait_names(db).await.contains(&"CUSTOM_KEEP_ME".to_owned()),
+            "{name}"
+        );
     }
 }
 
@@ -331,7 +458,9 @@ async fn concurrent_standard_syncs_on_a_fresh_database_all_succeed_once() {
         // Separate pools, as separate API processes would have.
         let mut handles = Vec::new();
         for _ in 0..4 {
-            let db = Database::connect(t.url(), &PoolSettings::default()).await.unwrap();
+            let db = Database::connect(t.url(), &PoolSettings::default())
+                .await
+                .unwrap();
             handles.push(tokio::spawn(async move {
                 let report = standard::sync(&db).await;
                 db.close().await;
@@ -348,7 +477,11 @@ async fn concurrent_standard_syncs_on_a_fresh_database_all_succeed_once() {
         assert_eq!((classes_added, traits_added), (21, 377), "{name}");
         let db = t.database();
         assert_eq!(resource_classes(db).await.len(), 21, "{name}");
-        assert_eq!(resource_classes(db).await[0], (0, "VCPU".to_owned()), "{name}");
+        assert_eq!(
+            resource_classes(db).await[0],
+            (0, "VCPU".to_owned()),
+            "{name}"
+        );
         assert_eq!(trait_names(db).await.len(), 377, "{name}");
     }
 }
@@ -364,7 +497,9 @@ async fn concurrent_schema_syncs_on_postgres_and_sqlite_all_succeed() {
         let t = TestDb::on(backend).await;
         let mut handles = Vec::new();
         for _ in 0..3 {
-            let db = Database::connect(t.url(), &PoolSettings::default()).await.unwrap();
+            let db = Database::connect(t.url(), &PoolSettings::default())
+                .await
+                .unwrap();
             handles.push(tokio::spawn(async move {
                 let report = schema_ops::sync(&db).await;
                 db.close().await;
@@ -381,6 +516,10 @@ async fn concurrent_schema_syncs_on_postgres_and_sqlite_all_succeed() {
                 .len();
         }
         assert_eq!(applied, REVISIONS.len(), "{}", backend.name());
-        assert_same_schema(&schema::describe(t.database()).await.unwrap(), &fixture(backend), "concurrent");
+        assert_same_schema(
+            &schema::describe(t.database()).await.unwrap(),
+            &fixture(backend),
+            "concurrent",
+        );
     }
 }

@@ -22,7 +22,11 @@ use crate::config::{AuthStrategy, Config, EMBEDDED_SQLITE};
 
 /// Command line of `placement-api`.
 #[derive(Debug, Parser)]
-#[command(name = "placement-api", version, about = "The Placement HTTP API service")]
+#[command(
+    name = "placement-api",
+    version,
+    about = "The Placement HTTP API service"
+)]
 pub struct Args {
     #[command(flatten)]
     config: ConfigArgs,
@@ -45,7 +49,10 @@ pub fn main() -> std::process::ExitCode {
         }
     };
     crate::logging::init(config.debug);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("placement-api: cannot start the async runtime: {e}");
@@ -76,7 +83,9 @@ pub async fn prepare_database(config: &Config) -> anyhow::Result<Database> {
     let db = Database::connect(url, &config.database.pool_settings())
         .await
         .with_context(|| format!("cannot open database {url}"))?;
-    let state = schema::current_state(&db).await.context("cannot inspect the schema")?;
+    let state = schema::current_state(&db)
+        .await
+        .context("cannot inspect the schema")?;
     match &state {
         SchemaState::Unversioned => {
             info!("placement tables without alembic_version: serving the schema as found");
@@ -87,7 +96,9 @@ pub async fn prepare_database(config: &Config) -> anyhow::Result<Database> {
             state.revision().unwrap_or_default()
         ),
         _ if config.database.sync_on_startup => {
-            let report = schema::sync(&db).await.context("schema sync on startup failed")?;
+            let report = schema::sync(&db)
+                .await
+                .context("schema sync on startup failed")?;
             if !report.applied.is_empty() {
                 info!(applied = ?report.applied, "schema synced on startup");
             }
@@ -137,10 +148,13 @@ async fn run(args: Args, config: Config) -> anyhow::Result<()> {
         auth_strategy = ?config.auth_strategy,
         "placement-api listening"
     );
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("server error")?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("server error")?;
     info!("placement-api stopped");
     db.close().await;
     Ok(())

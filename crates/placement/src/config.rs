@@ -351,22 +351,22 @@ impl Config {
                 }
             }
         }
-        let embedded_default = files.is_empty()
-            && raw.get("placement_database", "connection").is_none();
+        let embedded_default =
+            files.is_empty() && raw.get("placement_database", "connection").is_none();
         Self::from_raw(&raw, files, embedded_default)
     }
 
     fn from_raw(raw: &Raw, files: Vec<PathBuf>, embedded: bool) -> Result<Config, ConfigError> {
         let v = Values { raw };
         let connection = match v.get("placement_database", "connection") {
-            Some((text, origin)) if !text.trim().is_empty() => Some(
-                DatabaseUrl::parse(text).map_err(|e| ConfigError::Value {
+            Some((text, origin)) if !text.trim().is_empty() => {
+                Some(DatabaseUrl::parse(text).map_err(|e| ConfigError::Value {
                     origin: origin.clone(),
                     section: "placement_database".into(),
                     key: "connection".into(),
                     message: e.to_string(),
-                })?,
-            ),
+                })?)
+            }
             _ if embedded => Some(
                 DatabaseUrl::parse(&format!("sqlite:///{EMBEDDED_SQLITE}")).map_err(|e| {
                     ConfigError::Value {
@@ -540,7 +540,8 @@ mod tests {
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
         // Keep the developer's real HOME out of default-file discovery.
-        e.entry("HOME".into()).or_insert_with(|| "/nonexistent".into());
+        e.entry("HOME".into())
+            .or_insert_with(|| "/nonexistent".into());
         Config::load_with_env(sources, &e)
     }
 
@@ -558,14 +559,28 @@ mod tests {
              allocation_conflict_retry_count = 4\n\
              [keystone_authtoken]\nwhatever = ignored\n",
         );
-        let c = load(&Sources { config_files: vec![f], ..Sources::default() }, &[]).unwrap();
+        let c = load(
+            &Sources {
+                config_files: vec![f],
+                ..Sources::default()
+            },
+            &[],
+        )
+        .unwrap();
         assert!(c.debug);
         assert_eq!(c.auth_strategy, AuthStrategy::NoAuth2);
         assert!(c.database.sync_on_startup);
         assert_eq!(c.database.pool_settings().max_connections, 10);
-        assert_eq!(c.database.pool_settings().max_lifetime, Duration::from_secs(60));
         assert_eq!(
-            c.database.connection.as_ref().unwrap().query_param("charset"),
+            c.database.pool_settings().max_lifetime,
+            Duration::from_secs(60)
+        );
+        assert_eq!(
+            c.database
+                .connection
+                .as_ref()
+                .unwrap()
+                .query_param("charset"),
             Some("utf8")
         );
         assert_eq!(c.placement.incomplete_consumer_project_id, "ip");
@@ -590,21 +605,43 @@ mod tests {
     fn a_file_without_connection_is_an_error_not_the_default() {
         let d = tmpdir();
         let f = write(&d, "p.conf", "[api]\nauth_strategy = keystone\n");
-        let err = load(&Sources { config_files: vec![f], ..Sources::default() }, &[]).unwrap_err();
-        assert!(err.to_string().contains("[placement_database] connection is required"), "{err}");
+        let err = load(
+            &Sources {
+                config_files: vec![f],
+                ..Sources::default()
+            },
+            &[],
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("[placement_database] connection is required"),
+            "{err}"
+        );
     }
 
     #[test]
     fn later_files_and_config_dirs_override_earlier_ones() {
         let d = tmpdir();
-        let a = write(&d, "a.conf", "[placement_database]\nconnection = sqlite:////tmp/a.db\n");
+        let a = write(
+            &d,
+            "a.conf",
+            "[placement_database]\nconnection = sqlite:////tmp/a.db\n",
+        );
         let sub = d.join("conf.d");
         std::fs::create_dir_all(&sub).unwrap();
-        write(&sub, "20-b.conf", "[placement_database]\nconnection = sqlite:////tmp/b.db\n");
+        write(
+            &sub,
+            "20-b.conf",
+            "[placement_database]\nconnection = sqlite:////tmp/b.db\n",
+        );
         write(&sub, "10-x.conf", "[DEFAULT]\ndebug = true\n");
         write(&sub, "ignored.txt", "[DEFAULT]\ndebug = nonsense\n");
         let c = load(
-            &Sources { config_files: vec![a], config_dirs: vec![sub] },
+            &Sources {
+                config_files: vec![a],
+                config_dirs: vec![sub],
+            },
             &[],
         )
         .unwrap();
@@ -618,17 +655,35 @@ mod tests {
     #[test]
     fn os_placement_config_dir_names_the_file() {
         let d = tmpdir();
-        write(&d, "placement.conf", "[placement_database]\nconnection = sqlite:////tmp/env.db\n");
-        let c = load(&Sources::default(), &[("OS_PLACEMENT_CONFIG_DIR", d.to_str().unwrap())]).unwrap();
-        assert_eq!(c.database.connection.unwrap().to_url_string(), "sqlite:////tmp/env.db");
+        write(
+            &d,
+            "placement.conf",
+            "[placement_database]\nconnection = sqlite:////tmp/env.db\n",
+        );
+        let c = load(
+            &Sources::default(),
+            &[("OS_PLACEMENT_CONFIG_DIR", d.to_str().unwrap())],
+        )
+        .unwrap();
+        assert_eq!(
+            c.database.connection.unwrap().to_url_string(),
+            "sqlite:////tmp/env.db"
+        );
     }
 
     #[test]
     fn environment_overrides_win_over_files() {
         let d = tmpdir();
-        let f = write(&d, "p.conf", "[placement_database]\nconnection = sqlite:////tmp/file.db\n");
+        let f = write(
+            &d,
+            "p.conf",
+            "[placement_database]\nconnection = sqlite:////tmp/file.db\n",
+        );
         let c = load(
-            &Sources { config_files: vec![f], ..Sources::default() },
+            &Sources {
+                config_files: vec![f],
+                ..Sources::default()
+            },
             &[("OS_PLACEMENT_DATABASE__CONNECTION", "postgresql://u@h/db")],
         )
         .unwrap();
@@ -638,33 +693,97 @@ mod tests {
     #[test]
     fn bad_values_name_file_section_and_key() {
         let d = tmpdir();
-        let f = write(&d, "bad.conf", "[placement_database]\nconnection = sqlite://\nmax_pool_size = lots\n");
-        let err = load(&Sources { config_files: vec![f.clone()], ..Sources::default() }, &[]).unwrap_err();
+        let f = write(
+            &d,
+            "bad.conf",
+            "[placement_database]\nconnection = sqlite://\nmax_pool_size = lots\n",
+        );
+        let err = load(
+            &Sources {
+                config_files: vec![f.clone()],
+                ..Sources::default()
+            },
+            &[],
+        )
+        .unwrap_err();
         let text = err.to_string();
         assert!(text.contains(&f.display().to_string()), "{text}");
-        assert!(text.contains("[placement_database] max_pool_size"), "{text}");
+        assert!(
+            text.contains("[placement_database] max_pool_size"),
+            "{text}"
+        );
 
-        let f = write(&d, "bad2.conf", "[placement_database]\nconnection = sqlite://\n[api]\nauth_strategy = ldap\n");
-        let err = load(&Sources { config_files: vec![f], ..Sources::default() }, &[]).unwrap_err();
+        let f = write(
+            &d,
+            "bad2.conf",
+            "[placement_database]\nconnection = sqlite://\n[api]\nauth_strategy = ldap\n",
+        );
+        let err = load(
+            &Sources {
+                config_files: vec![f],
+                ..Sources::default()
+            },
+            &[],
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("[api] auth_strategy"), "{err}");
 
-        let f = write(&d, "bad3.conf", "[DEFAULT]\ndebug = maybe\n[placement_database]\nconnection = sqlite://\n");
-        let err = load(&Sources { config_files: vec![f], ..Sources::default() }, &[]).unwrap_err();
+        let f = write(
+            &d,
+            "bad3.conf",
+            "[DEFAULT]\ndebug = maybe\n[placement_database]\nconnection = sqlite://\n",
+        );
+        let err = load(
+            &Sources {
+                config_files: vec![f],
+                ..Sources::default()
+            },
+            &[],
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("[DEFAULT] debug"), "{err}");
 
-        let f = write(&d, "bad4.conf", "[placement_database]\nconnection = oracle://x/y\n");
-        let err = load(&Sources { config_files: vec![f], ..Sources::default() }, &[]).unwrap_err();
-        assert!(err.to_string().contains("[placement_database] connection"), "{err}");
+        let f = write(
+            &d,
+            "bad4.conf",
+            "[placement_database]\nconnection = oracle://x/y\n",
+        );
+        let err = load(
+            &Sources {
+                config_files: vec![f],
+                ..Sources::default()
+            },
+            &[],
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("[placement_database] connection"),
+            "{err}"
+        );
     }
 
     #[test]
     fn syntax_errors_give_the_line() {
         let d = tmpdir();
         let f = write(&d, "syn.conf", "connection = x\n");
-        let err = load(&Sources { config_files: vec![f], ..Sources::default() }, &[]).unwrap_err();
+        let err = load(
+            &Sources {
+                config_files: vec![f],
+                ..Sources::default()
+            },
+            &[],
+        )
+        .unwrap_err();
         assert!(err.to_string().contains(":1:"), "{err}");
         let missing = d.join("absent.conf");
-        let err = load(&Sources { config_files: vec![missing], ..Sources::default() }, &[]).unwrap_err();
+        let err = load(
+            &Sources {
+                config_files: vec![missing],
+                ..Sources::default()
+            },
+            &[],
+        )
+        .unwrap_err();
         assert!(matches!(err, ConfigError::Read { .. }));
     }
 
@@ -676,7 +795,14 @@ mod tests {
             "c.conf",
             "[placement_database]\nconnection = sqlite://\n[placement]\nincomplete_consumer_user_id = a\n  b\n",
         );
-        let c = load(&Sources { config_files: vec![f], ..Sources::default() }, &[]).unwrap();
+        let c = load(
+            &Sources {
+                config_files: vec![f],
+                ..Sources::default()
+            },
+            &[],
+        )
+        .unwrap();
         assert_eq!(c.placement.incomplete_consumer_user_id, "a\nb");
     }
 }

@@ -15,7 +15,11 @@ use crate::table::Table;
 
 /// Command line of `placement-manage`.
 #[derive(Debug, Parser)]
-#[command(name = "placement-manage", version, about = "Placement database management")]
+#[command(
+    name = "placement-manage",
+    version,
+    about = "Placement database management"
+)]
 pub struct Args {
     #[command(flatten)]
     config: ConfigArgs,
@@ -63,7 +67,10 @@ pub fn main() -> ExitCode {
         }
     };
     crate::logging::init(config.debug);
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("placement-manage: cannot start the async runtime: {e}");
@@ -108,7 +115,9 @@ async fn run(command: Command, config: &Config) -> anyhow::Result<u8> {
         }
         DbCommand::Stamp { version } => {
             let db = open(config).await?;
-            schema::stamp(&db, &version).await.context("db stamp failed")?;
+            schema::stamp(&db, &version)
+                .await
+                .context("db stamp failed")?;
             db.close().await;
             Ok(0)
         }
@@ -198,7 +207,11 @@ async fn online_data_migrations(db: &Database, config: &Config, limit: Option<u6
         if limited || ran == 0 {
             let mut table = Table::new(&["Migration", "Total Found", "Completed"]);
             for (name, found, done) in &totals {
-                table.add_row(vec![(*name).to_owned(), found.to_string(), done.to_string()]);
+                table.add_row(vec![
+                    (*name).to_owned(),
+                    found.to_string(),
+                    done.to_string(),
+                ]);
             }
             println!("{}", table.render());
             if exceptions && !(limited && ran > 0) {

@@ -17,7 +17,11 @@ use crate::table::Table;
 
 /// Command line of `placement-status`.
 #[derive(Debug, Parser)]
-#[command(name = "placement-status", version, about = "Placement upgrade status checks")]
+#[command(
+    name = "placement-status",
+    version,
+    about = "Placement upgrade status checks"
+)]
 pub struct Args {
     #[command(flatten)]
     config: ConfigArgs,
@@ -93,7 +97,10 @@ pub fn main() -> ExitCode {
     let Command::Upgrade {
         command: UpgradeCommand::Check { json },
     } = args.command;
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             println!("Error:\n{e}");
@@ -103,7 +110,11 @@ pub fn main() -> ExitCode {
     match runtime.block_on(check(&config)) {
         Ok(results) => {
             print_results(&results, json);
-            let worst = results.iter().map(|r| r.result).max().unwrap_or(Code::Success);
+            let worst = results
+                .iter()
+                .map(|r| r.result)
+                .max()
+                .unwrap_or(Code::Success);
             ExitCode::from(u8::from(worst))
         }
         Err(e) => {
@@ -135,7 +146,11 @@ async fn root_provider_ids(db: &Database) -> anyhow::Result<CheckResult> {
     let missing = maintenance::count_missing_root_provider_ids(db).await?;
     Ok(CheckResult {
         check: "Missing Root Provider IDs",
-        result: if missing > 0 { Code::Failure } else { Code::Success },
+        result: if missing > 0 {
+            Code::Failure
+        } else {
+            Code::Success
+        },
         details: (missing > 0).then(|| {
             "There is at least one resource provider table record which misses its root \
              provider id. Run the \"placement-manage db online_data_migrations\" command."
@@ -148,7 +163,11 @@ async fn incomplete_consumers(db: &Database) -> anyhow::Result<CheckResult> {
     let missing = consumer::count_incomplete_consumers(db).await?;
     Ok(CheckResult {
         check: "Incomplete Consumers",
-        result: if missing > 0 { Code::Warning } else { Code::Success },
+        result: if missing > 0 {
+            Code::Warning
+        } else {
+            Code::Success
+        },
         details: (missing > 0).then(|| {
             format!(
                 "There are {missing} incomplete consumers table records for existing \
@@ -203,9 +222,14 @@ fn print_results(results: &[CheckResult], json: bool) {
         println!("{out}");
         return;
     }
-    let mut table = Table::new(&["Upgrade Check Results"]).left_aligned().rule_every_row();
+    let mut table = Table::new(&["Upgrade Check Results"])
+        .left_aligned()
+        .rule_every_row();
     for r in results {
-        let details = r.details.as_deref().map_or_else(|| "None".to_owned(), wrap_details);
+        let details = r
+            .details
+            .as_deref()
+            .map_or_else(|| "None".to_owned(), wrap_details);
         table.add_row(vec![format!(
             "Check: {}\nResult: {}\nDetails: {}",
             r.check,

@@ -78,7 +78,11 @@ impl Table {
     }
 
     fn render_row(&self, row: &[String], widths: &[usize], left: bool) -> String {
-        let height = row.iter().map(|c| c.lines().count().max(1)).max().unwrap_or(1);
+        let height = row
+            .iter()
+            .map(|c| c.lines().count().max(1))
+            .max()
+            .unwrap_or(1);
         let mut out = String::new();
         for line_no in 0..height {
             out.push('|');
@@ -86,7 +90,11 @@ impl Table {
                 let cell = row.get(i).map(String::as_str).unwrap_or("");
                 let text = cell.lines().nth(line_no).unwrap_or("");
                 let pad = width - text.chars().count();
-                let (l, r) = if left { (0, pad) } else { (pad / 2, pad - pad / 2) };
+                let (l, r) = if left {
+                    (0, pad)
+                } else {
+                    (pad / 2, pad - pad / 2)
+                };
                 out.push(' ');
                 out.push_str(&" ".repeat(l));
                 out.push_str(text);
@@ -106,7 +114,11 @@ mod tests {
     #[test]
     fn renders_like_prettytable() {
         let mut t = Table::new(&["Migration", "Total Found", "Completed"]);
-        t.add_row(vec!["create_incomplete_consumers".into(), "3".into(), "3".into()]);
+        t.add_row(vec![
+            "create_incomplete_consumers".into(),
+            "3".into(),
+            "3".into(),
+        ]);
         assert_eq!(
             t.render(),
             "+-----------------------------+-------------+-----------+\n\
@@ -131,12 +143,18 @@ mod tests {
 
     #[test]
     fn multi_line_cells_stack_and_align_left() {
-        let mut t = Table::new(&["Upgrade Check Results"]).left_aligned().rule_every_row();
+        let mut t = Table::new(&["Upgrade Check Results"])
+            .left_aligned()
+            .rule_every_row();
         t.add_row(vec!["Check: A\nResult: Success\nDetails: None".into()]);
         t.add_row(vec!["Check: B\nResult: Warning\nDetails: x".into()]);
         let text = t.render();
         assert!(text.contains("| Upgrade Check Results |"), "{text}");
         assert!(text.contains("| Check: A              |"), "{text}");
-        assert_eq!(text.lines().filter(|l| l.starts_with('+')).count(), 4, "{text}");
+        assert_eq!(
+            text.lines().filter(|l| l.starts_with('+')).count(),
+            4,
+            "{text}"
+        );
     }
 }

@@ -68,7 +68,7 @@ macro_rules! get_or_create {
 /// Returns the project with this Keystone id, creating its row if needed.
 ///
 /// # Errors
-/// A database error that persisted through [`GET_OR_CREATE_ATTEMPTS`] tries.
+/// A database error that persisted through several tries.
 #[instrument(skip(db), err)]
 pub async fn ensure_project(db: &Database, external_id: &str) -> Result<Project> {
     get_or_create!(db, external_id, projects::get_by_external_id)

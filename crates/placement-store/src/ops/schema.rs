@@ -122,7 +122,11 @@ pub async fn upgrade(db: &Database, target: &str) -> Result<SyncReport> {
         match finish(tx, applied).await {
             Ok(()) => {
                 let revision = REVISIONS[next].id;
-                info!(revision, description = REVISIONS[next].description, "applied schema revision");
+                info!(
+                    revision,
+                    description = REVISIONS[next].description,
+                    "applied schema revision"
+                );
                 report.applied.push(revision);
             }
             Err(err) => {
@@ -284,7 +288,11 @@ fn current_revision(inspection: &Inspection) -> Result<Option<String>> {
 fn unknown_argument(revision: &str) -> Error {
     Error::Schema(format!(
         "unknown schema revision {revision:?}; known revisions are {} (or \"head\")",
-        REVISIONS.iter().map(|r| r.id).collect::<Vec<_>>().join(", ")
+        REVISIONS
+            .iter()
+            .map(|r| r.id)
+            .collect::<Vec<_>>()
+            .join(", ")
     ))
 }
 

@@ -32,7 +32,9 @@ const ATTEMPTS: u32 = 5;
 /// The standard resource classes with the ids upstream gives them (their
 /// position in `os_resource_classes.STANDARDS`), in id order.
 pub fn standard_resource_classes() -> impl Iterator<Item = (i64, &'static str)> {
-    data_lines(RESOURCE_CLASSES).zip(0_i64..).map(|(name, id)| (id, name))
+    data_lines(RESOURCE_CLASSES)
+        .zip(0_i64..)
+        .map(|(name, id)| (id, name))
 }
 
 /// The standard trait names (`os_traits.get_traits()`), sorted.
@@ -68,7 +70,10 @@ pub async fn sync(db: &Database) -> Result<StandardSyncReport> {
     let traits_added = retrying("traits", || sync_traits(db)).await?;
     let resource_classes_added = retrying("resource classes", || sync_resource_classes(db)).await?;
     if traits_added > 0 || resource_classes_added > 0 {
-        info!(traits_added, resource_classes_added, "synced standard traits and resource classes");
+        info!(
+            traits_added,
+            resource_classes_added, "synced standard traits and resource classes"
+        );
     }
     Ok(StandardSyncReport {
         resource_classes_added,

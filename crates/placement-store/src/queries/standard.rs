@@ -39,7 +39,13 @@ pub(crate) async fn insert_resource_classes(
         let sql = format!("INSERT INTO resource_classes (id, name, created_at) VALUES {rows}");
         let params: Vec<Value> = chunk
             .iter()
-            .flat_map(|(id, name)| [Value::from(*id), Value::from(*name), Value::from(created_at)])
+            .flat_map(|(id, name)| {
+                [
+                    Value::from(*id),
+                    Value::from(*name),
+                    Value::from(created_at),
+                ]
+            })
             .collect();
         tx.execute(&sql, &params).await?;
     }

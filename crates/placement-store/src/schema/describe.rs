@@ -512,7 +512,8 @@ mod sqlite {
     const TABLES: &str = r"SELECT name, sql FROM sqlite_master
 WHERE type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\'";
 
-    const COLUMNS: &str = r#"SELECT name, type, "notnull", dflt_value, pk FROM pragma_table_info(?) ORDER BY cid"#;
+    const COLUMNS: &str =
+        r#"SELECT name, type, "notnull", dflt_value, pk FROM pragma_table_info(?) ORDER BY cid"#;
 
     const INDEX_LIST: &str = r#"SELECT name, "unique", origin FROM pragma_index_list(?)"#;
 
@@ -588,14 +589,16 @@ FROM pragma_foreign_key_list(?) ORDER BY id, seq"#;
 
         let mut fks: BTreeMap<i64, ForeignKeyDescription> = BTreeMap::new();
         for row in tx.fetch_all(FOREIGN_KEYS, params![name]).await? {
-            let fk = fks.entry(row.get_i64(0)?).or_insert_with(|| ForeignKeyDescription {
-                name: None,
-                columns: Vec::new(),
-                referred_table: req(&row, 1),
-                referred_columns: Vec::new(),
-                on_update: req(&row, 4),
-                on_delete: req(&row, 5),
-            });
+            let fk = fks
+                .entry(row.get_i64(0)?)
+                .or_insert_with(|| ForeignKeyDescription {
+                    name: None,
+                    columns: Vec::new(),
+                    referred_table: req(&row, 1),
+                    referred_columns: Vec::new(),
+                    on_update: req(&row, 4),
+                    on_delete: req(&row, 5),
+                });
             fk.columns.push(req(&row, 2));
             fk.referred_columns.push(req(&row, 3));
         }
@@ -722,8 +725,16 @@ FROM pragma_foreign_key_list(?) ORDER BY id, seq"#;
             assert_eq!(
                 named,
                 vec![
-                    (ConstraintKind::PrimaryKey, "alembic_version_pkc".to_owned(), vec!["id".to_owned()]),
-                    (ConstraintKind::Unique, "uniq_consumers0uuid".to_owned(), vec!["uuid".to_owned()]),
+                    (
+                        ConstraintKind::PrimaryKey,
+                        "alembic_version_pkc".to_owned(),
+                        vec!["id".to_owned()]
+                    ),
+                    (
+                        ConstraintKind::Unique,
+                        "uniq_consumers0uuid".to_owned(),
+                        vec!["uuid".to_owned()]
+                    ),
                     (
                         ConstraintKind::ForeignKey,
                         "consumers_consumer_type_id_fkey".to_owned(),

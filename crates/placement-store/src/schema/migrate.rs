@@ -52,7 +52,9 @@ pub(crate) async fn inspect(tx: &mut Tx) -> Result<Inspection> {
         let rows = tx
             .fetch_all(r"SELECT version_num FROM alembic_version", params![])
             .await?;
-        rows.iter().map(|r| r.get_string(0)).collect::<Result<_>>()?
+        rows.iter()
+            .map(|r| r.get_string(0))
+            .collect::<Result<_>>()?
     } else {
         Vec::new()
     };
@@ -79,7 +81,8 @@ pub(crate) async fn write_version(tx: &mut Tx, has_table: bool, revision: &str) 
     if !has_table {
         create_version_table(tx).await?;
     }
-    tx.execute(r"DELETE FROM alembic_version", params![]).await?;
+    tx.execute(r"DELETE FROM alembic_version", params![])
+        .await?;
     tx.execute(
         r"INSERT INTO alembic_version (version_num) VALUES (?)",
         params![revision],
@@ -96,7 +99,9 @@ pub(crate) async fn write_version(tx: &mut Tx, has_table: bool, revision: &str) 
 /// leaves the step half done, exactly as it would with alembic.
 pub(crate) async fn apply(tx: &mut Tx, index: usize) -> Result<()> {
     let Some(revision) = REVISIONS.get(index) else {
-        return Err(Error::Schema(format!("no schema revision at position {index}")));
+        return Err(Error::Schema(format!(
+            "no schema revision at position {index}"
+        )));
     };
     let backend = tx.backend();
     let statements: &[&str] = match (revision.id, backend) {

@@ -6,7 +6,7 @@
 //! to design: every table, column type, constraint and index name, and the
 //! `alembic_version` bookkeeping, is what upstream's `placement-manage db
 //! sync` creates. Our migrations are hand-written DDL that reproduces
-//! alembic's output on each backend ([`ddl`]), applied one revision per
+//! alembic's output on each backend (`ddl`), applied one revision per
 //! transaction by [`crate::ops::schema::sync`]; upstream's tools then see a
 //! database they could have made themselves, and ours can take over one they
 //! made.
@@ -16,7 +16,7 @@
 //! - `ddl`: the statements of each revision, per backend.
 //! - `migrate`: leaf statements for `alembic_version`, catalog inspection and
 //!   applying one revision inside a caller's transaction.
-//! - [`describe`]: the normalized catalog reader the schema tests compare
+//! - [`describe()`]: the normalized catalog reader the schema tests compare
 //!   against upstream's fixtures.
 
 mod ddl;
@@ -126,7 +126,10 @@ mod tests {
     #[test]
     fn head_resolves_to_the_last_revision_and_unknown_ids_to_nothing() {
         assert_eq!(resolve_revision("head").map(|r| r.id), Some(HEAD));
-        assert_eq!(resolve_revision("611cd6dffd7b").map(|r| r.id), Some("611cd6dffd7b"));
+        assert_eq!(
+            resolve_revision("611cd6dffd7b").map(|r| r.id),
+            Some("611cd6dffd7b")
+        );
         assert_eq!(resolve_revision("deadbeef0000"), None);
         assert_eq!(revision_index("b5c396305c25"), Some(2));
     }

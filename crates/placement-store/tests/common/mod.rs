@@ -32,5 +32,9 @@ pub async fn insert_allocation(db: &Database, consumer: &str, used: i64) {
 /// Counts rows with a query returning one integer.
 pub async fn count(db: &Database, sql: &str) -> i64 {
     let mut tx = db.begin_read().await.unwrap();
-    tx.fetch_one(sql, params![]).await.unwrap().get_i64(0).unwrap()
+    tx.fetch_one(sql, params![])
+        .await
+        .unwrap()
+        .get_i64(0)
+        .unwrap()
 }

@@ -93,9 +93,22 @@ async fn it_serves_every_configured_backend() {
 async fn without_sync_on_startup_an_empty_database_is_refused_with_the_remedy() {
     for db in TestDb::all().await {
         let (dir, conf) = conf_for(&db, false);
-        let out = run("placement-api", &["--config-file", conf.to_str().unwrap(), "--bind", "127.0.0.1:0"], &dir);
+        let out = run(
+            "placement-api",
+            &[
+                "--config-file",
+                conf.to_str().unwrap(),
+                "--bind",
+                "127.0.0.1:0",
+            ],
+            &dir,
+        );
         assert!(!out.status.success(), "{}", db.backend().name());
-        assert!(stderr(&out).contains("placement-manage db sync"), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("placement-manage db sync"),
+            "{}",
+            stderr(&out)
+        );
     }
 }
 
@@ -103,7 +116,11 @@ async fn without_sync_on_startup_an_empty_database_is_refused_with_the_remedy() 
 async fn a_database_synced_by_manage_is_served_without_sync_on_startup() {
     for db in TestDb::all().await {
         let (dir, conf) = conf_for(&db, false);
-        let out = run("placement-manage", &["--config-file", conf.to_str().unwrap(), "db", "sync"], &dir);
+        let out = run(
+            "placement-manage",
+            &["--config-file", conf.to_str().unwrap(), "db", "sync"],
+            &dir,
+        );
         assert!(out.status.success(), "{}", stderr(&out));
         let server = Server::start(&["--config-file", conf.to_str().unwrap()], &dir).await;
         assert_serves_upstream_root(&server).await;
@@ -115,7 +132,11 @@ async fn a_bad_config_value_stops_startup_naming_file_section_and_key() {
     let dir = tmpdir();
     let url = placement_store::DatabaseUrl::parse("sqlite:///x.db").unwrap();
     let conf = write_conf(&dir, &url, true, "max_pool_size = many");
-    let out = run("placement-api", &["--config-file", conf.to_str().unwrap()], &dir);
+    let out = run(
+        "placement-api",
+        &["--config-file", conf.to_str().unwrap()],
+        &dir,
+    );
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(err.contains("placement.conf"), "{err}");
@@ -125,13 +146,21 @@ async fn a_bad_config_value_stops_startup_naming_file_section_and_key() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_database_is_a_clear_startup_error() {
     let dir = tmpdir();
-    let url = placement_store::DatabaseUrl::parse("postgresql://nobody:secret@127.0.0.1:1/none").unwrap();
+    let url =
+        placement_store::DatabaseUrl::parse("postgresql://nobody:secret@127.0.0.1:1/none").unwrap();
     let conf = write_conf(&dir, &url, false, "pool_timeout = 2");
-    let out = run("placement-api", &["--config-file", conf.to_str().unwrap()], &dir);
+    let out = run(
+        "placement-api",
+        &["--config-file", conf.to_str().unwrap()],
+        &dir,
+    );
     assert!(!out.status.success());
     let err = stderr(&out);
     assert!(err.contains("cannot open database"), "{err}");
-    assert!(!err.contains("secret"), "the password must not be logged: {err}");
+    assert!(
+        !err.contains("secret"),
+        "the password must not be logged: {err}"
+    );
 }
 
 /// Upstream's test fixtures build the tables from the models and record no
@@ -139,7 +168,9 @@ async fn an_unreachable_database_is_a_clear_startup_error() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_without_alembic_version_is_served_as_found() {
     for db in TestDb::all().await {
-        placement_store::ops::schema::sync(db.database()).await.unwrap();
+        placement_store::ops::schema::sync(db.database())
+            .await
+            .unwrap();
         let mut tx = db.database().begin().await.unwrap();
         tx.execute_raw("DROP TABLE alembic_version").await.unwrap();
         tx.commit().await.unwrap();
@@ -150,7 +181,9 @@ async fn a_database_without_alembic_version_is_served_as_found() {
             assert!(server.terminate(), "{}", db.backend().name());
         }
         assert_eq!(
-            placement_store::ops::schema::version(db.database()).await.unwrap(),
+            placement_store::ops::schema::version(db.database())
+                .await
+                .unwrap(),
             None,
             "the API must not have stamped or migrated it"
         );
@@ -161,14 +194,28 @@ async fn a_database_without_alembic_version_is_served_as_found() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_schema_revision_is_refused() {
     let db = TestDb::sqlite().await;
-    placement_store::ops::schema::sync(db.database()).await.unwrap();
-    let mut tx = db.database().begin().await.unwrap();
-    tx.execute("UPDATE alembic_version SET version_num = ?", placement_store::params!["ffffffffffff"])
+    placement_store::ops::schema::sync(db.database())
         .await
         .unwrap();
+    let mut tx = db.database().begin().await.unwrap();
+    tx.execute(
+        "UPDATE alembic_version SET version_num = ?",
+        placement_store::params!["ffffffffffff"],
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
     let (dir, conf) = conf_for(&db, true);
-    let out = run("placement-api", &["--config-file", conf.to_str().unwrap(), "--bind", "127.0.0.1:0"], &dir);
+    let out = run(
+        "placement-api",
+        &[
+            "--config-file",
+            conf.to_str().unwrap(),
+            "--bind",
+            "127.0.0.1:0",
+        ],
+        &dir,
+    );
     assert!(!out.status.success());
     assert!(stderr(&out).contains("ffffffffffff"), "{}", stderr(&out));
 }

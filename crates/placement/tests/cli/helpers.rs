@@ -67,7 +67,11 @@ pub fn stderr(o: &Output) -> String {
 }
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A running placement-api, killed on drop.
@@ -106,7 +110,11 @@ impl Server {
             if reqwest::get(format!("{}/", server.base)).await.is_ok() {
                 return server;
             }
-            assert!(Instant::now() < deadline, "placement-api did not come up: {}", server.log());
+            assert!(
+                Instant::now() < deadline,
+                "placement-api did not come up: {}",
+                server.log()
+            );
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
     }

@@ -38,25 +38,53 @@ async fn sync_version_and_stamp_behave_like_upstream() {
         let name = db.backend().name();
         let (dir, conf) = conf_for(&db, false);
         let c = conf.to_str().unwrap();
-        let out = run("placement-manage", &["--config-file", c, "db", "version"], &dir);
+        let out = run(
+            "placement-manage",
+            &["--config-file", c, "db", "version"],
+            &dir,
+        );
         assert!(out.status.success(), "{name}: {}", stderr(&out));
         assert_eq!(stdout(&out).trim(), "None", "{name}");
 
         for _ in 0..2 {
-            let out = run("placement-manage", &["--config-file", c, "db", "sync"], &dir);
+            let out = run(
+                "placement-manage",
+                &["--config-file", c, "db", "sync"],
+                &dir,
+            );
             assert!(out.status.success(), "{name}: {}", stderr(&out));
         }
-        let out = run("placement-manage", &["--config-file", c, "db", "version"], &dir);
+        let out = run(
+            "placement-manage",
+            &["--config-file", c, "db", "version"],
+            &dir,
+        );
         assert_eq!(stdout(&out).trim(), "a082b8bb98d0", "{name}");
 
-        let out = run("placement-manage", &["--config-file", c, "db", "stamp", "422ece571366"], &dir);
+        let out = run(
+            "placement-manage",
+            &["--config-file", c, "db", "stamp", "422ece571366"],
+            &dir,
+        );
         assert!(out.status.success(), "{name}: {}", stderr(&out));
-        let out = run("placement-manage", &["--config-file", c, "db", "version"], &dir);
+        let out = run(
+            "placement-manage",
+            &["--config-file", c, "db", "version"],
+            &dir,
+        );
         assert_eq!(stdout(&out).trim(), "422ece571366", "{name}");
 
-        let out = run("placement-manage", &["--config-file", c, "db", "stamp", "deadbeef0000"], &dir);
+        let out = run(
+            "placement-manage",
+            &["--config-file", c, "db", "stamp", "deadbeef0000"],
+            &dir,
+        );
         assert!(!out.status.success(), "{name}");
-        assert!(stderr(&out).contains("deadbeef0000"), "{name}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("deadbeef0000"),
+            "{name}: {}",
+            stderr(&out)
+        );
     }
 }
 
@@ -64,34 +92,96 @@ async fn sync_version_and_stamp_behave_like_upstream() {
 async fn online_data_migrations_report_and_exit_like_upstream() {
     for db in TestDb::all().await {
         let name = db.backend().name();
-        placement_store::ops::schema::sync(db.database()).await.unwrap();
+        placement_store::ops::schema::sync(db.database())
+            .await
+            .unwrap();
         orphan_allocations(db.database(), 3).await;
         rootless_providers(db.database(), 2).await;
         let (dir, conf) = conf_for(&db, false);
         let c = conf.to_str().unwrap();
 
-        let out = run("placement-manage", &["--config-file", c, "db", "online_data_migrations", "--max-count", "0"], &dir);
+        let out = run(
+            "placement-manage",
+            &[
+                "--config-file",
+                c,
+                "db",
+                "online_data_migrations",
+                "--max-count",
+                "0",
+            ],
+            &dir,
+        );
         assert_eq!(out.status.code(), Some(127), "{name}");
         assert!(stdout(&out).contains("Must supply a positive value for max_count"));
 
         // A limited run does one batch of at most 4 and says more may remain.
-        let out = run("placement-manage", &["--config-file", c, "db", "online_data_migrations", "--max-count", "4"], &dir);
-        assert_eq!(out.status.code(), Some(1), "{name}: {}{}", stdout(&out), stderr(&out));
+        let out = run(
+            "placement-manage",
+            &[
+                "--config-file",
+                c,
+                "db",
+                "online_data_migrations",
+                "--max-count",
+                "4",
+            ],
+            &dir,
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{name}: {}{}",
+            stdout(&out),
+            stderr(&out)
+        );
         let text = stdout(&out);
-        assert!(text.contains("2 rows matched query set_root_provider_ids, 2 migrated"), "{name}: {text}");
-        assert!(text.contains("2 rows matched query create_incomplete_consumers, 2 migrated"), "{name}: {text}");
-        assert!(text.contains("| Total Found | Completed |"), "{name}: {text}");
+        assert!(
+            text.contains("2 rows matched query set_root_provider_ids, 2 migrated"),
+            "{name}: {text}"
+        );
+        assert!(
+            text.contains("2 rows matched query create_incomplete_consumers, 2 migrated"),
+            "{name}: {text}"
+        );
+        assert!(
+            text.contains("| Total Found | Completed |"),
+            "{name}: {text}"
+        );
 
         // An unlimited run finishes the rest and exits 0.
-        let out = run("placement-manage", &["--config-file", c, "db", "online_data_migrations"], &dir);
-        assert_eq!(out.status.code(), Some(0), "{name}: {}{}", stdout(&out), stderr(&out));
-        let text = stdout(&out);
-        assert!(text.contains("Running batches of 50 until complete"), "{text}");
-        assert!(text.contains("1 rows matched query create_incomplete_consumers, 1 migrated"), "{name}: {text}");
-
-        assert_eq!(placement_store::ops::consumer::count_incomplete_consumers(db.database()).await.unwrap(), 0);
+        let out = run(
+            "placement-manage",
+            &["--config-file", c, "db", "online_data_migrations"],
+            &dir,
+        );
         assert_eq!(
-            placement_store::ops::maintenance::count_missing_root_provider_ids(db.database()).await.unwrap(),
+            out.status.code(),
+            Some(0),
+            "{name}: {}{}",
+            stdout(&out),
+            stderr(&out)
+        );
+        let text = stdout(&out);
+        assert!(
+            text.contains("Running batches of 50 until complete"),
+            "{text}"
+        );
+        assert!(
+            text.contains("1 rows matched query create_incomplete_consumers, 1 migrated"),
+            "{name}: {text}"
+        );
+
+        assert_eq!(
+            placement_store::ops::consumer::count_incomplete_consumers(db.database())
+                .await
+                .unwrap(),
+            0
+        );
+        assert_eq!(
+            placement_store::ops::maintenance::count_missing_root_provider_ids(db.database())
+                .await
+                .unwrap(),
             0
         );
     }

@@ -19,7 +19,9 @@ fn check(conf: &std::path::Path, dir: &std::path::Path, json: bool) -> (Option<i
 async fn checks_escalate_from_success_to_warning_to_failure() {
     for db in TestDb::all().await {
         let name = db.backend().name();
-        placement_store::ops::schema::sync(db.database()).await.unwrap();
+        placement_store::ops::schema::sync(db.database())
+            .await
+            .unwrap();
         let (dir, conf) = conf_for(&db, false);
 
         let (code, text) = check(&conf, &dir, false);
@@ -49,15 +51,28 @@ async fn checks_escalate_from_success_to_warning_to_failure() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_json_policy_file_fails_the_policy_check() {
     let db = TestDb::sqlite().await;
-    placement_store::ops::schema::sync(db.database()).await.unwrap();
+    placement_store::ops::schema::sync(db.database())
+        .await
+        .unwrap();
     let (dir, conf) = conf_for(&db, false);
     let (code, _) = check(&conf, &dir, false);
     assert_eq!(code, Some(0));
-    std::fs::write(dir.join("policy.yaml"), "{\"placement:resource_providers:list\": \"\"}").unwrap();
+    std::fs::write(
+        dir.join("policy.yaml"),
+        "{\"placement:resource_providers:list\": \"\"}",
+    )
+    .unwrap();
     let (code, text) = check(&conf, &dir, false);
     assert_eq!(code, Some(2), "{text}");
-    assert!(text.contains("Policy File JSON to YAML Migration"), "{text}");
-    std::fs::write(dir.join("policy.yaml"), "\"placement:resource_providers:list\": \"\"\n").unwrap();
+    assert!(
+        text.contains("Policy File JSON to YAML Migration"),
+        "{text}"
+    );
+    std::fs::write(
+        dir.join("policy.yaml"),
+        "\"placement:resource_providers:list\": \"\"\n",
+    )
+    .unwrap();
     let (code, text) = check(&conf, &dir, false);
     assert_eq!(code, Some(0), "{text}");
 }
