@@ -228,3 +228,31 @@ async fn lost_connections_classify_as_transient() {
         killer.close().await;
     }
 }
+
+/// Upstream deployments write `mysql+pymysql://…?charset=utf8`; that URL must
+/// connect and round-trip text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstream_style_charset_options_connect() {
+    for tdb in synced_dbs().await {
+        if tdb.backend() != Backend::MySql {
+            continue;
+        }
+        let url = placement_store::DatabaseUrl::parse(&format!(
+            "{}?charset=utf8",
+            tdb.url().to_url_string()
+        ))
+        .unwrap();
+        let db = Database::connect(&url, &PoolSettings::default()).await.unwrap();
+        let mut tx = db.begin().await.unwrap();
+        tx.execute("INSERT INTO users (external_id) VALUES (?)", params!["ünïcode"])
+            .await
+            .unwrap();
+        let row = tx
+            .fetch_one("SELECT external_id FROM users", params![])
+            .await
+            .unwrap();
+        assert_eq!(row.get_string(0).unwrap(), "ünïcode");
+        tx.rollback().await.unwrap();
+        db.close().await;
+    }
+}
