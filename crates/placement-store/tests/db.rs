@@ -242,11 +242,16 @@ async fn upstream_style_charset_options_connect() {
             tdb.url().to_url_string()
         ))
         .unwrap();
-        let db = Database::connect(&url, &PoolSettings::default()).await.unwrap();
-        let mut tx = db.begin().await.unwrap();
-        tx.execute("INSERT INTO users (external_id) VALUES (?)", params!["ünïcode"])
+        let db = Database::connect(&url, &PoolSettings::default())
             .await
             .unwrap();
+        let mut tx = db.begin().await.unwrap();
+        tx.execute(
+            "INSERT INTO users (external_id) VALUES (?)",
+            params!["ünïcode"],
+        )
+        .await
+        .unwrap();
         let row = tx
             .fetch_one("SELECT external_id FROM users", params![])
             .await

@@ -75,14 +75,7 @@ pub fn main() -> std::process::ExitCode {
 /// When the database cannot be reached, or its schema is missing, older than
 /// this code (without `sync_on_startup`), or from an unknown revision.
 pub async fn prepare_database(config: &Config) -> anyhow::Result<Database> {
-    let url = config
-        .database
-        .connection
-        .as_ref()
-        .context("[placement_database] connection is not set")?;
-    let db = Database::connect(url, &config.database.pool_settings())
-        .await
-        .with_context(|| format!("cannot open database {url}"))?;
+    let db = crate::cli::open_database(config).await?;
     let state = schema::current_state(&db)
         .await
         .context("cannot inspect the schema")?;

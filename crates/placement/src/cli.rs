@@ -29,3 +29,21 @@ impl ConfigArgs {
         })
     }
 }
+
+/// Opens the configured database with the configured pool settings; every
+/// command starts here.
+///
+/// # Errors
+/// When no connection is configured or the server cannot be reached (the
+/// message names the URL without its password).
+pub async fn open_database(config: &Config) -> anyhow::Result<placement_store::Database> {
+    use anyhow::Context as _;
+    let url = config
+        .database
+        .connection
+        .as_ref()
+        .context("[placement_database] connection is not set")?;
+    placement_store::Database::connect(url, &config.database.pool_settings())
+        .await
+        .with_context(|| format!("cannot open database {url}"))
+}

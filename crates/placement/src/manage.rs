@@ -86,35 +86,24 @@ pub fn main() -> ExitCode {
     }
 }
 
-async fn open(config: &Config) -> anyhow::Result<Database> {
-    let url = config
-        .database
-        .connection
-        .as_ref()
-        .context("[placement_database] connection is not set")?;
-    Database::connect(url, &config.database.pool_settings())
-        .await
-        .with_context(|| format!("cannot open database {url}"))
-}
-
 async fn run(command: Command, config: &Config) -> anyhow::Result<u8> {
     let Command::Db { command } = command;
     match command {
         DbCommand::Sync => {
-            let db = open(config).await?;
+            let db = crate::cli::open_database(config).await?;
             schema::sync(&db).await.context("db sync failed")?;
             db.close().await;
             Ok(0)
         }
         DbCommand::Version => {
-            let db = open(config).await?;
+            let db = crate::cli::open_database(config).await?;
             let version = schema::version(&db).await?;
             println!("{}", version.as_deref().unwrap_or("None"));
             db.close().await;
             Ok(0)
         }
         DbCommand::Stamp { version } => {
-            let db = open(config).await?;
+            let db = crate::cli::open_database(config).await?;
             schema::stamp(&db, &version)
                 .await
                 .context("db stamp failed")?;
@@ -132,7 +121,7 @@ async fn run(command: Command, config: &Config) -> anyhow::Result<u8> {
                 },
                 None => None,
             };
-            let db = open(config).await?;
+            let db = crate::cli::open_database(config).await?;
             let code = online_data_migrations(&db, config, limit).await;
             db.close().await;
             Ok(code)

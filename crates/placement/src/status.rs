@@ -5,7 +5,6 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::{Parser, Subcommand};
 use placement_store::ops::{consumer, maintenance};
 use placement_store::Database;
@@ -125,14 +124,7 @@ pub fn main() -> ExitCode {
 }
 
 async fn check(config: &Config) -> anyhow::Result<Vec<CheckResult>> {
-    let url = config
-        .database
-        .connection
-        .as_ref()
-        .context("[placement_database] connection is not set")?;
-    let db = Database::connect(url, &config.database.pool_settings())
-        .await
-        .with_context(|| format!("cannot open database {url}"))?;
+    let db = crate::cli::open_database(config).await?;
     let results = vec![
         root_provider_ids(&db).await?,
         incomplete_consumers(&db).await?,

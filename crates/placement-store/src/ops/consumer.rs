@@ -21,7 +21,8 @@ use tracing::instrument;
 
 use crate::db::Database;
 use crate::error::{DbErrorKind, Error, Result};
-use crate::queries::{consumer_types, consumers, projects, users};
+use crate::queries::owners::{self, OwnerTable};
+use crate::queries::{consumer_types, consumers};
 
 /// How often get-or-create re-reads after losing an insert race or hitting a
 /// transient failure before giving up.
@@ -31,14 +32,18 @@ const GET_OR_CREATE_ATTEMPTS: usize = 5;
 pub const CONCURRENT_UPDATE_DETAIL: &str =
     "Another thread concurrently updated the data. Please retry your update";
 
+/// Get-or-create, race-safe on every backend: read; if missing, insert in a
+/// transaction of its own; on a unique violation (another process inserted
+/// first) or a transient failure, read again. `$get` and `$insert` are
+/// closures-as-expressions over a `&mut Tx` named by `$tx`.
 macro_rules! get_or_create {
-    ($db:expr, $key:expr, $module:ident :: $get:ident) => {{
+    ($db:expr, |$tx:ident| $get:expr, |$tx2:ident| $insert:expr) => {{
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let mut tx = $db.begin_read().await?;
-            let found = $module::$get(&mut tx, $key).await;
-            drop(tx);
+            let mut $tx = $db.begin_read().await?;
+            let found = $get;
+            drop($tx);
             match found {
                 Ok(Some(found)) => break Ok(found),
                 Ok(None) => {}
@@ -46,15 +51,14 @@ macro_rules! get_or_create {
                 Err(e) => break Err(e),
             }
             let created = async {
-                let mut tx = $db.begin().await?;
-                let created = $module::insert(&mut tx, $key).await?;
-                tx.commit().await?;
+                let mut $tx2 = $db.begin().await?;
+                let created = $insert?;
+                $tx2.commit().await?;
                 Ok::<_, Error>(created)
             }
             .await;
             match created {
                 Ok(created) => break Ok(created),
-                // Somebody else created it first: the next read finds theirs.
                 Err(Error::Database(ref e))
                     if e.kind() == DbErrorKind::UniqueViolation
                         && attempt < GET_OR_CREATE_ATTEMPTS => {}
@@ -71,7 +75,12 @@ macro_rules! get_or_create {
 /// A database error that persisted through several tries.
 #[instrument(skip(db), err)]
 pub async fn ensure_project(db: &Database, external_id: &str) -> Result<Project> {
-    get_or_create!(db, external_id, projects::get_by_external_id)
+    let id = get_or_create!(
+        db,
+        |tx| owners::get_id(&mut tx, OwnerTable::Projects, external_id).await,
+        |tx| owners::insert(&mut tx, OwnerTable::Projects, external_id).await
+    )?;
+    Ok(owners::project(id, external_id))
 }
 
 /// Returns the user with this Keystone id, creating its row if needed.
@@ -80,7 +89,12 @@ pub async fn ensure_project(db: &Database, external_id: &str) -> Result<Project>
 /// As [`ensure_project`].
 #[instrument(skip(db), err)]
 pub async fn ensure_user(db: &Database, external_id: &str) -> Result<User> {
-    get_or_create!(db, external_id, users::get_by_external_id)
+    let id = get_or_create!(
+        db,
+        |tx| owners::get_id(&mut tx, OwnerTable::Users, external_id).await,
+        |tx| owners::insert(&mut tx, OwnerTable::Users, external_id).await
+    )?;
+    Ok(owners::user(id, external_id))
 }
 
 /// Returns the consumer type with this name, creating it if needed.
@@ -89,7 +103,11 @@ pub async fn ensure_user(db: &Database, external_id: &str) -> Result<User> {
 /// As [`ensure_project`].
 #[instrument(skip(db), err)]
 pub async fn ensure_consumer_type(db: &Database, name: &str) -> Result<ConsumerType> {
-    get_or_create!(db, name, consumer_types::get_by_name)
+    get_or_create!(
+        db,
+        |tx| consumer_types::get_by_name(&mut tx, name).await,
+        |tx| consumer_types::insert(&mut tx, name).await
+    )
 }
 
 /// Creates a consumer at generation 0 and returns it as stored.

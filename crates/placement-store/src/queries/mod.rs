@@ -4,10 +4,9 @@
 
 pub(crate) mod consumer_types;
 pub(crate) mod consumers;
-pub(crate) mod projects;
+pub(crate) mod owners;
 pub(crate) mod resource_providers;
 pub(crate) mod standard;
-pub(crate) mod users;
 
 /// Now, as upstream stamps `created_at`/`updated_at`: naive UTC to the
 /// microsecond.
