@@ -27,12 +27,12 @@
 //!
 //! use placement_http::{AppState, AuthStrategy, HttpSettings, UrlPrefix};
 //!
-//! async fn serve() -> Result<(), Box<dyn std::error::Error>> {
+//! async fn serve(store: placement_store::Database) -> Result<(), Box<dyn std::error::Error>> {
 //!     let settings = HttpSettings {
 //!         auth_strategy: AuthStrategy::Keystone,
 //!         url_prefix: UrlPrefix::new("/placement")?,
 //!     };
-//!     let app = placement_http::router(AppState::new(settings));
+//!     let app = placement_http::router(AppState::new(settings, store));
 //!     let listener = tokio::net::TcpListener::bind("127.0.0.1:8778").await?;
 //!     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await?;
 //!     Ok(())

@@ -5,6 +5,8 @@
 
 use std::sync::Arc;
 
+use placement_store::Database;
+
 /// How requests are authenticated: upstream's `[api] auth_strategy`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum AuthStrategy {
@@ -103,16 +105,17 @@ impl HttpSettings {
 pub struct AppState {
     /// Deployment settings, shared.
     pub settings: Arc<HttpSettings>,
-    // The store handle (`placement_store`'s public handle, not a pool) joins
-    // here once that crate exposes it; handlers pass it to one `ops::`
-    // function each.
+    /// The store handle: handlers pass it to one `placement_store::ops`
+    /// function each and never see a connection or SQL.
+    pub store: Database,
 }
 
 impl AppState {
-    /// State for the given settings.
-    pub fn new(settings: HttpSettings) -> Self {
+    /// State for the given settings, serving the given database.
+    pub fn new(settings: HttpSettings, store: Database) -> Self {
         Self {
             settings: Arc::new(settings),
+            store,
         }
     }
 }

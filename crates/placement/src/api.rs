@@ -130,7 +130,7 @@ async fn run(args: Args, config: Config) -> anyhow::Result<()> {
         url_prefix: UrlPrefix::new(&args.url_prefix)
             .map_err(|e| anyhow::anyhow!("--url-prefix: {e}"))?,
     };
-    let app = placement_http::router(AppState::new(settings));
+    let app = placement_http::router(AppState::new(settings, db.clone()));
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
         .with_context(|| format!("cannot listen on {}", args.bind))?;

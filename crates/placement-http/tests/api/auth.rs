@@ -14,7 +14,7 @@ const NOAUTH_401: &str = "{\"message\": \"This server could not verify that you 
 
 #[tokio::test]
 async fn noauth2_without_a_token_is_401_in_webobs_format() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     for path in ["/resource_providers", "/barnabas"] {
         let response = app.get(path).version("1.40").send().await;
 
@@ -29,13 +29,18 @@ async fn noauth2_without_a_token_is_401_in_webobs_format() {
 
 #[tokio::test]
 async fn noauth2_with_a_token_passes_on_to_routing() {
-    let response = TestApp::new().get("/barnabas").token("user").send().await;
+    let response = TestApp::new()
+        .await
+        .get("/barnabas")
+        .token("user")
+        .send()
+        .await;
     assert_eq!(response.status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
 async fn noauth2_builds_the_context_from_the_token() {
-    let app = TestApp::with_probes(AuthStrategy::NoAuth2);
+    let app = TestApp::with_probes(AuthStrategy::NoAuth2).await;
 
     let admin = app.get("/probe/context").token("admin").send().await.json();
     assert_eq!(admin["user_id"], "admin");
@@ -59,7 +64,7 @@ async fn noauth2_builds_the_context_from_the_token() {
 #[tokio::test]
 async fn noauth2_still_asks_for_a_token_on_the_bare_prefix_as_upstream_does() {
     // Upstream's NoAuthMiddleware exempts only PATH_INFO "/", not "".
-    let app = TestApp::with_prefix(AuthStrategy::NoAuth2, "/placement");
+    let app = TestApp::with_prefix(AuthStrategy::NoAuth2, "/placement").await;
 
     let response = app.get("/placement").send().await;
     assert_eq!(response.status, StatusCode::UNAUTHORIZED);
@@ -73,7 +78,7 @@ async fn noauth2_still_asks_for_a_token_on_the_bare_prefix_as_upstream_does() {
 
 #[tokio::test]
 async fn keystone_without_a_confirmed_identity_is_401_in_keystonemiddlewares_format() {
-    let app = TestApp::with_settings(HttpSettings::new(AuthStrategy::Keystone));
+    let app = TestApp::with_settings(HttpSettings::new(AuthStrategy::Keystone)).await;
     let response = app
         .get("/resource_providers")
         .token("some-token")
@@ -94,7 +99,7 @@ async fn keystone_without_a_confirmed_identity_is_401_in_keystonemiddlewares_for
 
 #[tokio::test]
 async fn keystone_trusts_the_identity_headers_of_the_proxy() {
-    let app = TestApp::with_probes(AuthStrategy::Keystone);
+    let app = TestApp::with_probes(AuthStrategy::Keystone).await;
     let response = app
         .get("/probe/context")
         .header("x-identity-status", "Confirmed")
@@ -114,7 +119,7 @@ async fn keystone_trusts_the_identity_headers_of_the_proxy() {
 
 #[tokio::test]
 async fn keystone_refuses_unconfirmed_identities() {
-    let app = TestApp::with_probes(AuthStrategy::Keystone);
+    let app = TestApp::with_probes(AuthStrategy::Keystone).await;
     let response = app
         .get("/probe/context")
         .header("x-identity-status", "Invalid")

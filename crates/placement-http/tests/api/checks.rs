@@ -9,6 +9,7 @@ use crate::helpers::TestApp;
 #[tokio::test]
 async fn a_body_without_a_content_type_is_400_even_on_an_unknown_path() {
     let response = TestApp::new()
+        .await
         .call(Method::POST, "/barnabas")
         .token("admin")
         .body("I want a resource provider please")
@@ -36,6 +37,7 @@ async fn a_body_without_a_content_type_is_400_even_on_an_unknown_path() {
 #[tokio::test]
 async fn an_empty_content_type_counts_as_none() {
     let response = TestApp::new()
+        .await
         .call(Method::POST, "/")
         .header("content-type", "")
         .body("abc")
@@ -48,6 +50,7 @@ async fn an_empty_content_type_counts_as_none() {
 #[tokio::test]
 async fn with_a_content_type_the_request_goes_on_to_routing() {
     let response = TestApp::new()
+        .await
         .call(Method::POST, "/")
         .header("content-type", "text/plain")
         .body("abc")
@@ -60,6 +63,7 @@ async fn with_a_content_type_the_request_goes_on_to_routing() {
 #[tokio::test]
 async fn a_non_integer_content_length_is_400() {
     let response = TestApp::new()
+        .await
         .call(Method::POST, "/")
         .header("content-type", "application/json")
         .header("content-length", "hi mom")
@@ -79,7 +83,7 @@ async fn a_non_integer_content_length_is_400() {
 
 #[tokio::test]
 async fn a_non_json_body_is_415_naming_the_type() {
-    let app = TestApp::with_probes(AuthStrategy::NoAuth2);
+    let app = TestApp::with_probes(AuthStrategy::NoAuth2).await;
     let response = app
         .call(Method::POST, "/probe/json-content")
         .token("admin")
@@ -99,7 +103,7 @@ async fn a_non_json_body_is_415_naming_the_type() {
 
 #[tokio::test]
 async fn a_missing_content_type_is_415_naming_none() {
-    let app = TestApp::with_probes(AuthStrategy::NoAuth2);
+    let app = TestApp::with_probes(AuthStrategy::NoAuth2).await;
     let response = app
         .call(Method::POST, "/probe/json-content")
         .token("admin")
@@ -119,7 +123,7 @@ async fn a_missing_content_type_is_415_naming_none() {
 
 #[tokio::test]
 async fn json_with_parameters_is_accepted_as_json() {
-    let app = TestApp::with_probes(AuthStrategy::NoAuth2);
+    let app = TestApp::with_probes(AuthStrategy::NoAuth2).await;
     let response = app
         .call(Method::POST, "/probe/json-content")
         .token("admin")
@@ -133,7 +137,7 @@ async fn json_with_parameters_is_accepted_as_json() {
 
 #[tokio::test]
 async fn an_accept_without_json_is_406_in_the_format_it_asked_for() {
-    let app = TestApp::with_probes(AuthStrategy::NoAuth2);
+    let app = TestApp::with_probes(AuthStrategy::NoAuth2).await;
     let response = app
         .get("/probe/accept-json")
         .token("admin")
@@ -160,7 +164,7 @@ async fn an_accept_without_json_is_406_in_the_format_it_asked_for() {
 
 #[tokio::test]
 async fn accept_headers_that_allow_json_pass() {
-    let app = TestApp::with_probes(AuthStrategy::NoAuth2);
+    let app = TestApp::with_probes(AuthStrategy::NoAuth2).await;
     for accept in [
         "application/json",
         "*/*",
@@ -181,7 +185,7 @@ async fn accept_headers_that_allow_json_pass() {
 
 #[tokio::test]
 async fn a_browser_accept_without_a_wildcard_is_refused() {
-    let app = TestApp::with_probes(AuthStrategy::NoAuth2);
+    let app = TestApp::with_probes(AuthStrategy::NoAuth2).await;
     let response = app
         .get("/probe/accept-json")
         .token("admin")

@@ -7,7 +7,12 @@ use crate::helpers::{capture_logs, TestApp};
 
 #[tokio::test]
 async fn an_unknown_path_is_a_json_404_with_version_header_and_request_id() {
-    let response = TestApp::new().get("/barnabas").token("admin").send().await;
+    let response = TestApp::new()
+        .await
+        .get("/barnabas")
+        .token("admin")
+        .send()
+        .await;
 
     assert_eq!(response.status, StatusCode::NOT_FOUND);
     assert_eq!(response.header("content-type"), Some("application/json"));
@@ -29,7 +34,7 @@ async fn an_unknown_path_is_a_json_404_with_version_header_and_request_id() {
 
 #[tokio::test]
 async fn the_error_code_appears_from_1_23_only() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
 
     let at_1_22 = app
         .get("/barnabas")
@@ -54,7 +59,7 @@ async fn the_error_code_appears_from_1_23_only() {
 
 #[tokio::test]
 async fn a_specific_code_is_shown_from_1_23() {
-    let app = TestApp::with_probes(AuthStrategy::NoAuth2);
+    let app = TestApp::with_probes(AuthStrategy::NoAuth2).await;
 
     let response = app
         .get("/probe/conflict")
@@ -83,7 +88,7 @@ async fn a_specific_code_is_shown_from_1_23() {
 
 #[tokio::test]
 async fn a_wrong_method_is_405_with_allow() {
-    let response = TestApp::new().call(Method::POST, "/").send().await;
+    let response = TestApp::new().await.call(Method::POST, "/").send().await;
 
     assert_eq!(response.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(response.header("allow"), Some("GET"));
@@ -106,6 +111,7 @@ async fn a_wrong_method_is_405_with_allow() {
 #[tokio::test]
 async fn the_405_names_the_method_used() {
     let response = TestApp::new()
+        .await
         .call(Method::OPTIONS, "/")
         .version("1.23")
         .send()
@@ -126,6 +132,7 @@ async fn the_405_names_the_method_used() {
 #[tokio::test]
 async fn errors_are_plain_text_when_neither_json_nor_html_is_accepted() {
     let response = TestApp::new()
+        .await
         .get("/barnabas")
         .token("admin")
         .header("accept", "image/png")
@@ -146,6 +153,7 @@ async fn errors_are_plain_text_when_neither_json_nor_html_is_accepted() {
 #[tokio::test]
 async fn a_star_accept_means_json() {
     let response = TestApp::new()
+        .await
         .get("/barnabas")
         .token("admin")
         .header("accept", "*/*")
@@ -158,7 +166,7 @@ async fn a_star_accept_means_json() {
 
 #[tokio::test]
 async fn a_bare_error_from_inside_is_wrapped_in_the_envelope() {
-    let app = TestApp::with_probes(AuthStrategy::NoAuth2);
+    let app = TestApp::with_probes(AuthStrategy::NoAuth2).await;
     let response = app.get("/probe/bare-error").token("admin").send().await;
 
     assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -174,7 +182,7 @@ async fn a_bare_error_from_inside_is_wrapped_in_the_envelope() {
 
 #[tokio::test]
 async fn a_500_hides_its_cause_and_logs_it_once_with_the_request_id() {
-    let app = TestApp::with_probes(AuthStrategy::NoAuth2);
+    let app = TestApp::with_probes(AuthStrategy::NoAuth2).await;
     let (logs, _guard) = capture_logs();
 
     let response = app.get("/probe/internal").token("admin").send().await;
@@ -201,7 +209,7 @@ async fn a_500_hides_its_cause_and_logs_it_once_with_the_request_id() {
 
 #[tokio::test]
 async fn a_panicking_handler_becomes_a_500_in_the_envelope() {
-    let app = TestApp::with_probes(AuthStrategy::NoAuth2);
+    let app = TestApp::with_probes(AuthStrategy::NoAuth2).await;
     let response = app.get("/probe/panic").token("admin").send().await;
 
     assert_eq!(response.status, StatusCode::INTERNAL_SERVER_ERROR);
@@ -212,7 +220,7 @@ async fn a_panicking_handler_becomes_a_500_in_the_envelope() {
 
 #[tokio::test]
 async fn a_route_not_yet_available_at_the_version_is_a_bare_404() {
-    let app = TestApp::with_probes(AuthStrategy::NoAuth2);
+    let app = TestApp::with_probes(AuthStrategy::NoAuth2).await;
 
     let response = app
         .get("/probe/since-1-2")
@@ -238,7 +246,7 @@ async fn a_route_not_yet_available_at_the_version_is_a_bare_404() {
 
 #[tokio::test]
 async fn errors_raised_before_routing_carry_no_allow_header() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
 
     let refused_version = app.call(Method::DELETE, "/").version("1.40").send().await;
     assert_eq!(refused_version.status, StatusCode::NOT_ACCEPTABLE);

@@ -13,35 +13,53 @@ use placement_http::{
     AcceptJson, ApiError, AppState, AuthStrategy, ErrorCode, HttpSettings, JsonContent,
     RequestContext, UrlPrefix, WantVersion,
 };
+use placement_store::testing::TestDb;
 use tower::ServiceExt;
 
 pub struct TestApp {
     router: Router,
+    /// The scratch database behind the router; dropped with the app.
+    _db: TestDb,
+}
+
+/// A fresh SQLite database with upstream's schema and standard data.
+async fn store() -> TestDb {
+    let db = TestDb::sqlite().await;
+    placement_store::ops::schema::sync(db.database())
+        .await
+        .unwrap();
+    placement_store::ops::standard::sync(db.database())
+        .await
+        .unwrap();
+    db
 }
 
 impl TestApp {
     /// The production router with noauth2 at the root of the host.
-    pub fn new() -> Self {
-        Self::with_settings(HttpSettings::new(AuthStrategy::NoAuth2))
+    pub async fn new() -> Self {
+        Self::with_settings(HttpSettings::new(AuthStrategy::NoAuth2)).await
     }
 
-    pub fn with_settings(settings: HttpSettings) -> Self {
+    pub async fn with_settings(settings: HttpSettings) -> Self {
         init_logging();
+        let db = store().await;
         Self {
-            router: placement_http::router(AppState::new(settings)),
+            router: placement_http::router(AppState::new(settings, db.database().clone())),
+            _db: db,
         }
     }
 
-    pub fn with_prefix(auth_strategy: AuthStrategy, prefix: &str) -> Self {
+    pub async fn with_prefix(auth_strategy: AuthStrategy, prefix: &str) -> Self {
         Self::with_settings(HttpSettings {
             auth_strategy,
             url_prefix: UrlPrefix::new(prefix).unwrap(),
         })
+        .await
     }
 
     /// Probe routes inside the production middleware stack, to exercise
     /// extractors and error paths no real route reaches yet.
-    pub fn with_probes(auth_strategy: AuthStrategy) -> Self {
+    pub async fn with_probes(auth_strategy: AuthStrategy) -> Self {
         init_logging();
         let routes =
             Router::new()
@@ -80,9 +98,11 @@ impl TestApp {
                         mv.require(1, 2).map(|_| StatusCode::NO_CONTENT)
                     }),
                 );
-        let state = AppState::new(HttpSettings::new(auth_strategy));
+        let db = store().await;
+        let state = AppState::new(HttpSettings::new(auth_strategy), db.database().clone());
         Self {
             router: placement_http::middleware::apply(routes, state),
+            _db: db,
         }
     }
 

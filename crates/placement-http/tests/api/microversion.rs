@@ -6,7 +6,7 @@ use crate::helpers::TestApp;
 
 #[tokio::test]
 async fn a_malformed_version_is_400_with_pythons_message() {
-    let response = TestApp::new().get("/").version("foo").send().await;
+    let response = TestApp::new().await.get("/").version("foo").send().await;
 
     assert_eq!(response.status, StatusCode::BAD_REQUEST);
     assert_eq!(response.header("content-type"), Some("application/json"));
@@ -27,7 +27,7 @@ async fn a_malformed_version_is_400_with_pythons_message() {
 
 #[tokio::test]
 async fn other_malformed_versions_are_400_too() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     for (version, reason) in [
         (
             "1",
@@ -54,7 +54,7 @@ async fn other_malformed_versions_are_400_too() {
 
 #[tokio::test]
 async fn an_unknown_version_is_406_with_the_supported_range() {
-    let response = TestApp::new().get("/").version("1.40").send().await;
+    let response = TestApp::new().await.get("/").version("1.40").send().await;
 
     assert_eq!(response.status, StatusCode::NOT_ACCEPTABLE);
     assert_eq!(response.header("content-type"), Some("application/json"));
@@ -74,7 +74,7 @@ async fn an_unknown_version_is_406_with_the_supported_range() {
 
 #[tokio::test]
 async fn versions_below_the_minimum_or_of_another_major_are_406() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     for version in ["0.9", "2.0", "-1.0", "0.5"] {
         let response = app.get("/").version(version).send().await;
         assert_eq!(response.status, StatusCode::NOT_ACCEPTABLE, "{version}");
@@ -94,6 +94,7 @@ async fn versions_below_the_minimum_or_of_another_major_are_406() {
 #[tokio::test]
 async fn a_406_follows_accept_like_upstream_and_can_be_html() {
     let response = TestApp::new()
+        .await
         .get("/")
         .version("0.5")
         .header("accept", "text/html")
@@ -120,6 +121,7 @@ async fn a_406_follows_accept_like_upstream_and_can_be_html() {
 #[tokio::test]
 async fn the_last_placement_entry_of_folded_headers_wins() {
     let response = TestApp::new()
+        .await
         .get("/")
         .header("openstack-api-version", "compute 2.1, placement 1.7")
         .header("openstack-api-version", "placement 1.9, identity 3.0")
@@ -135,7 +137,7 @@ async fn the_last_placement_entry_of_folded_headers_wins() {
 
 #[tokio::test]
 async fn a_version_is_echoed_in_canonical_form() {
-    let response = TestApp::new().get("/").version("1.05").send().await;
+    let response = TestApp::new().await.get("/").version("1.05").send().await;
 
     assert_eq!(response.status, StatusCode::OK);
     assert_eq!(
@@ -146,7 +148,7 @@ async fn a_version_is_echoed_in_canonical_form() {
 
 #[tokio::test]
 async fn the_service_name_is_case_insensitive_but_latest_is_not() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let response = app
         .get("/")
         .header("openstack-api-version", "PLACEMENT latest")

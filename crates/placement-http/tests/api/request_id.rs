@@ -10,7 +10,7 @@ const GLOBAL_ID: &str = "req-12345678-1234-1234-1234-123456789abc";
 
 #[tokio::test]
 async fn every_response_has_a_fresh_local_request_id() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let responses = [
         app.get("/").send().await,
         app.get("/").send().await,
@@ -32,7 +32,7 @@ async fn every_response_has_a_fresh_local_request_id() {
 
 #[tokio::test]
 async fn a_well_formed_inbound_id_becomes_the_global_request_id() {
-    let app = TestApp::with_probes(AuthStrategy::NoAuth2);
+    let app = TestApp::with_probes(AuthStrategy::NoAuth2).await;
     let response = app
         .get("/probe/context")
         .token("admin")
@@ -50,7 +50,7 @@ async fn a_well_formed_inbound_id_becomes_the_global_request_id() {
 
 #[tokio::test]
 async fn a_malformed_inbound_id_is_ignored() {
-    let app = TestApp::with_probes(AuthStrategy::NoAuth2);
+    let app = TestApp::with_probes(AuthStrategy::NoAuth2).await;
     for inbound in [
         "req-not-a-uuid",
         "12345678-1234-1234-1234-123456789abc",
@@ -73,7 +73,7 @@ async fn a_malformed_inbound_id_is_ignored() {
 
 #[tokio::test]
 async fn the_request_log_line_names_both_ids_and_the_outcome() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (logs, _guard) = capture_logs();
 
     let response = app

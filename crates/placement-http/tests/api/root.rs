@@ -12,7 +12,7 @@ const VERSION_DOCUMENT: &str = "{\"versions\": [{\"id\": \"v1.0\", \"max_version
 
 #[tokio::test]
 async fn root_without_a_version_header_is_served_at_1_0() {
-    let response = TestApp::new().get("/").send().await;
+    let response = TestApp::new().await.get("/").send().await;
 
     assert_eq!(response.status, StatusCode::OK);
     assert_eq!(response.body, VERSION_DOCUMENT);
@@ -28,7 +28,7 @@ async fn root_without_a_version_header_is_served_at_1_0() {
 
 #[tokio::test]
 async fn root_at_1_14_has_no_cache_headers() {
-    let response = TestApp::new().get("/").version("1.14").send().await;
+    let response = TestApp::new().await.get("/").version("1.14").send().await;
 
     assert_eq!(
         response.header("openstack-api-version"),
@@ -40,7 +40,7 @@ async fn root_at_1_14_has_no_cache_headers() {
 
 #[tokio::test]
 async fn root_at_1_15_has_cache_control_and_a_current_last_modified() {
-    let response = TestApp::new().get("/").version("1.15").send().await;
+    let response = TestApp::new().await.get("/").version("1.15").send().await;
 
     assert_eq!(response.status, StatusCode::OK);
     assert_eq!(response.body, VERSION_DOCUMENT);
@@ -59,7 +59,7 @@ async fn root_at_1_15_has_cache_control_and_a_current_last_modified() {
 
 #[tokio::test]
 async fn root_at_latest_is_served_at_1_39() {
-    let response = TestApp::new().get("/").version("latest").send().await;
+    let response = TestApp::new().await.get("/").version("latest").send().await;
 
     assert_eq!(response.status, StatusCode::OK);
     assert_eq!(response.body, VERSION_DOCUMENT);
@@ -74,7 +74,7 @@ async fn root_at_latest_is_served_at_1_39() {
 #[tokio::test]
 async fn root_needs_no_credentials_with_either_strategy() {
     for strategy in [AuthStrategy::NoAuth2, AuthStrategy::Keystone] {
-        let app = TestApp::with_settings(placement_http::HttpSettings::new(strategy));
+        let app = TestApp::with_settings(placement_http::HttpSettings::new(strategy)).await;
         let response = app.get("/").send().await;
         assert_eq!(response.status, StatusCode::OK, "{strategy:?}");
     }
@@ -82,7 +82,7 @@ async fn root_needs_no_credentials_with_either_strategy() {
 
 #[tokio::test]
 async fn head_on_root_is_not_allowed_and_has_no_body() {
-    let response = TestApp::new().call(Method::HEAD, "/").send().await;
+    let response = TestApp::new().await.call(Method::HEAD, "/").send().await;
 
     assert_eq!(response.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(response.header("allow"), Some("GET"));
@@ -95,7 +95,7 @@ async fn head_on_root_is_not_allowed_and_has_no_body() {
 
 #[tokio::test]
 async fn under_a_prefix_both_the_bare_prefix_and_its_slash_are_the_root() {
-    let app = TestApp::with_prefix(AuthStrategy::Keystone, "/placement");
+    let app = TestApp::with_prefix(AuthStrategy::Keystone, "/placement").await;
     for path in ["/placement", "/placement/"] {
         let response = app.get(path).version("1.15").send().await;
         assert_eq!(response.status, StatusCode::OK, "{path}");
@@ -106,7 +106,7 @@ async fn under_a_prefix_both_the_bare_prefix_and_its_slash_are_the_root() {
 
 #[tokio::test]
 async fn under_a_prefix_the_host_root_is_not_placement() {
-    let app = TestApp::with_prefix(AuthStrategy::NoAuth2, "/placement");
+    let app = TestApp::with_prefix(AuthStrategy::NoAuth2, "/placement").await;
     let response = app.get("/").token("admin").send().await;
 
     assert_eq!(response.status, StatusCode::NOT_FOUND);
@@ -115,7 +115,7 @@ async fn under_a_prefix_the_host_root_is_not_placement() {
 
 #[tokio::test]
 async fn under_a_prefix_a_wrong_method_on_the_bare_prefix_is_405() {
-    let app = TestApp::with_prefix(AuthStrategy::Keystone, "/placement");
+    let app = TestApp::with_prefix(AuthStrategy::Keystone, "/placement").await;
     let response = app.call(Method::DELETE, "/placement").send().await;
 
     assert_eq!(response.status, StatusCode::METHOD_NOT_ALLOWED);
