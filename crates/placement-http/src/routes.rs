@@ -12,27 +12,33 @@ use axum::routing::{MethodFilter, MethodRouter};
 use axum::Router;
 
 use crate::error::ApiError;
-use crate::handlers::root;
+use crate::handlers::{resource_class, root, trait_};
 use crate::settings::{AppState, UrlPrefix};
 
-/// Upstream's declarations: path (relative to the mount) → methods.
+/// Upstream's declarations: path (relative to the mount) → methods. Each
+/// handler module declares its own paths, in upstream's order within it.
 fn table() -> Vec<Route> {
-    vec![
+    let mut table = vec![
         Route::new("/").get(root::home),
         // Mounted under a prefix, the bare prefix is the root as well.
         Route::new("").get(root::home),
-    ]
+    ];
+    table.extend(resource_class::routes());
+    table.extend(trait_::routes());
+    table
 }
 
-/// One path and the methods it serves.
-struct Route {
+/// One path and the methods it serves, in upstream's order (which is the
+/// order of the `Allow` header on a 405).
+pub(crate) struct Route {
     path: &'static str,
     methods: Vec<&'static str>,
     endpoint: MethodRouter<AppState>,
 }
 
+#[allow(dead_code, reason = "each method builder is used once its routes exist")]
 impl Route {
-    fn new(path: &'static str) -> Self {
+    pub(crate) fn new(path: &'static str) -> Self {
         Self {
             path,
             methods: Vec::new(),
@@ -40,12 +46,36 @@ impl Route {
         }
     }
 
-    fn get<H, T>(self, handler: H) -> Self
+    pub(crate) fn get<H, T>(self, handler: H) -> Self
     where
         H: Handler<T, AppState>,
         T: 'static,
     {
         self.on("GET", MethodFilter::GET, handler)
+    }
+
+    pub(crate) fn put<H, T>(self, handler: H) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        self.on("PUT", MethodFilter::PUT, handler)
+    }
+
+    pub(crate) fn post<H, T>(self, handler: H) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        self.on("POST", MethodFilter::POST, handler)
+    }
+
+    pub(crate) fn delete<H, T>(self, handler: H) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        self.on("DELETE", MethodFilter::DELETE, handler)
     }
 
     fn on<H, T>(mut self, name: &'static str, filter: MethodFilter, handler: H) -> Self

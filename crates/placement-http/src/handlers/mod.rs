@@ -2,4 +2,6 @@
 //! them. Each extracts what it needs, calls one `ops::` function and renders
 //! the result for the negotiated microversion.
 
+pub(crate) mod resource_class;
 pub(crate) mod root;
+pub(crate) mod trait_;

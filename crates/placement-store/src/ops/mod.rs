@@ -5,5 +5,7 @@
 
 pub mod consumer;
 pub mod maintenance;
+pub mod resource_class;
 pub mod schema;
 pub mod standard;
+pub mod traits;

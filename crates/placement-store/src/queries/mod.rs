@@ -5,8 +5,10 @@
 pub(crate) mod consumer_types;
 pub(crate) mod consumers;
 pub(crate) mod owners;
+pub(crate) mod resource_classes;
 pub(crate) mod resource_providers;
 pub(crate) mod standard;
+pub(crate) mod traits;
 
 /// Now, as upstream stamps `created_at`/`updated_at`: naive UTC to the
 /// microsecond.

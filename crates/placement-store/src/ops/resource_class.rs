@@ -1,0 +1,1 @@
+//! Resource classes: standard (read-only) and `CUSTOM_*`.

@@ -1,0 +1,1 @@
+//! Traits: standard (read-only) and `CUSTOM_*`.

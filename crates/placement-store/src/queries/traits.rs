@@ -1,0 +1,1 @@
+//! `traits` and `resource_provider_traits`.
