@@ -40,6 +40,11 @@ internal_id!(
     /// `consumer_types.id`.
     ConsumerTypeId
 );
+internal_id!(
+    /// `resource_classes.id`: a standard class's position in
+    /// `os-resource-classes`, or 10000 and up for custom classes.
+    ResourceClassId
+);
 
 /// A generation: the version counter clients echo back so that a write based
 /// on a stale read is refused instead of silently overwriting.

@@ -7,6 +7,10 @@
 //!   can never be mixed up, plus generations.
 //! - [`consumer`]: consumer ownership (project, user, type) as the store and the
 //!   HTTP layer exchange it.
+//! - [`resource_class`]: resource classes, standard and custom, and the rules
+//!   for custom names.
+//! - [`traits`]: trait names, standard and custom, and the rule for custom
+//!   names.
 //!
 //! Nothing here touches a socket, a file or a database: every test is a unit test.
 #![forbid(unsafe_code)]
@@ -14,3 +18,5 @@
 pub mod consumer;
 pub mod ids;
 pub mod microversion;
+pub mod resource_class;
+pub mod traits;

@@ -113,7 +113,7 @@ impl Formatter for PythonFormatter {
 /// (`"-1.2345e-7"`): positional when the decimal point falls within
 /// (-4, 16] digits, scientific with a signed two-digit exponent otherwise.
 /// Serde never passes NaN or infinities (it writes `null`).
-fn python_float_repr(scientific: &str) -> String {
+pub(crate) fn python_float_repr(scientific: &str) -> String {
     let (mantissa, exponent) = scientific.split_once('e').unwrap_or((scientific, "0"));
     let exponent: i32 = exponent.parse().unwrap_or(0);
     let (sign, mantissa) = match mantissa.strip_prefix('-') {

@@ -17,9 +17,13 @@
 //!   [`RequestContext`].
 //! - [`error`]: [`ApiError`] and the closed [`ErrorCode`] table; `envelope`
 //!   writes every error body exactly as upstream's webob exceptions do.
+//! - `query`: query strings read and validated as upstream's `req.GET` and
+//!   `validate_query_params` do.
 //! - [`json`]: JSON bodies formatted byte for byte like Python's
 //!   `json.dumps`.
 //! - `accept`, `wsgi`: header semantics as webob and WSGI servers have them.
+//! - `body`: request bodies parsed and schema-checked with the texts of
+//!   Python's `json` and `jsonschema`, as upstream's `extract_json` reports.
 //!
 //! # Serving
 //! ```no_run
@@ -42,6 +46,7 @@
 #![forbid(unsafe_code)]
 
 mod accept;
+mod body;
 pub mod context;
 mod envelope;
 pub mod error;
@@ -49,6 +54,7 @@ pub mod extract;
 mod handlers;
 pub mod json;
 pub mod middleware;
+mod query;
 mod routes;
 pub mod settings;
 mod wsgi;

@@ -36,7 +36,10 @@ pub(crate) struct Route {
     endpoint: MethodRouter<AppState>,
 }
 
-#[allow(dead_code, reason = "each method builder is used once its routes exist")]
+#[allow(
+    dead_code,
+    reason = "each method builder is used once its routes exist"
+)]
 impl Route {
     pub(crate) fn new(path: &'static str) -> Self {
         Self {

@@ -24,10 +24,47 @@ pub enum Error {
     #[error("The consumer {0} already exists.")]
     ConsumerExists(String),
 
+    /// No trait has this name.
+    #[error("No such trait(s): {0}.")]
+    TraitNotFound(String),
+
+    /// Standard (non-`CUSTOM_`) traits are never deleted.
+    #[error("Cannot delete standard trait {0}.")]
+    TraitCannotDeleteStandard(String),
+
+    /// A trait some resource provider has cannot be deleted.
+    #[error("The trait {0} is in use by a resource provider.")]
+    TraitInUse(String),
+
     /// A compare-and-swap on a generation matched no row: somebody else
     /// changed the row after it was read.
     #[error("{0}")]
     ConcurrentUpdate(String),
+
+    /// No resource class has this name.
+    #[error("No such resource class {0}.")]
+    ResourceClassNotFound(String),
+
+    /// A resource class with this name already exists.
+    #[error("Resource class {0} already exists.")]
+    ResourceClassExists(String),
+
+    /// Standard resource classes (ids below 10000) cannot be deleted.
+    #[error("Cannot delete standard resource class {0}.")]
+    ResourceClassCannotDeleteStandard(String),
+
+    /// Standard resource classes (ids below 10000) cannot be renamed.
+    #[error("Cannot update standard resource class {0}.")]
+    ResourceClassCannotUpdateStandard(String),
+
+    /// The resource class still has inventory somewhere.
+    #[error("Cannot delete resource class {0}. Class is in use in inventory.")]
+    ResourceClassInUse(String),
+
+    /// A retry loop ran out of attempts (upstream's `MaxDBRetriesExceeded`);
+    /// the text names the action, as upstream's does.
+    #[error("Max retries of DB transaction exceeded attempting to perform {0}.")]
+    MaxDbRetriesExceeded(String),
 
     /// The schema is not one this code can serve or migrate.
     #[error("{0}")]

@@ -5,3 +5,4 @@
 pub(crate) mod resource_class;
 pub(crate) mod root;
 pub(crate) mod trait_;
+pub(crate) mod util;

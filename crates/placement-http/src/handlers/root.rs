@@ -1,7 +1,6 @@
 //! The root of the API: the version document clients use to discover the
 //! supported microversions (upstream's `handlers/root.py`).
 
-use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use placement_core::microversion::Microversion;
 use serde::Serialize;
@@ -29,13 +28,8 @@ pub(crate) async fn home(WantVersion(want_version): WantVersion) -> Response {
     };
     let mut response = PyJson(document).into_response();
     if want_version.matches(1, 15) {
-        let headers = response.headers_mut();
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-        if let Ok(now) =
-            HeaderValue::from_str(&httpdate::fmt_http_date(std::time::SystemTime::now()))
-        {
-            headers.insert(header::LAST_MODIFIED, now);
-        }
+        // A composite document: upstream stamps it "now".
+        super::util::set_cache_headers(response.headers_mut(), Some(super::util::utcnow()));
     }
     response
 }

@@ -117,6 +117,11 @@ impl TestApp {
     pub fn get(&self, path: &str) -> Call<'_> {
         self.call(Method::GET, path)
     }
+
+    /// The database behind the router, for rows no route writes yet.
+    pub fn database(&self) -> &placement_store::Database {
+        self._db.database()
+    }
 }
 
 async fn panicking() -> StatusCode {

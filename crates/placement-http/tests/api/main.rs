@@ -12,4 +12,6 @@ mod checks;
 mod errors;
 mod microversion;
 mod request_id;
+mod resource_classes;
 mod root;
+mod traits;

@@ -1,0 +1,89 @@
+//! Response pieces every handler renders the same way as upstream's
+//! `placement/util.py` and webob do: absolute `Location` headers and the
+//! 1.15 cache headers.
+
+use axum::http::{header, HeaderMap, HeaderValue};
+use chrono::NaiveDateTime;
+
+/// "Now", where upstream's `pick_last_modified` falls back to `utcnow()`.
+pub(crate) fn utcnow() -> NaiveDateTime {
+    chrono::Utc::now().naive_utc()
+}
+
+/// `Cache-Control: no-cache`, and `Last-Modified` when known (1.15 onwards;
+/// callers check the microversion).
+pub(crate) fn set_cache_headers(headers: &mut HeaderMap, last_modified: Option<NaiveDateTime>) {
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    if let Some(when) = last_modified {
+        let when = std::time::SystemTime::from(when.and_utc());
+        if let Ok(value) = HeaderValue::from_str(&httpdate::fmt_http_date(when)) {
+            headers.insert(header::LAST_MODIFIED, value);
+        }
+    }
+}
+
+/// `Location` as webob sends it: absolute, on the host the request came in
+/// on (port 80 left out), tabs and line breaks removed, characters sent as
+/// Latin-1 bytes as WSGI carries them.
+// NOTE(upstream): the scheme is always http, as upstream's WSGI servers
+// report it unless proxy-header parsing is configured.
+pub(crate) fn absolute_location(headers: &HeaderMap, path: &str) -> Option<HeaderValue> {
+    let path: String = path
+        .chars()
+        .filter(|c| !matches!(c, '\t' | '\r' | '\n'))
+        .collect();
+    let url = match headers.get(header::HOST).and_then(|h| h.to_str().ok()) {
+        Some(host) => {
+            let host = match host.rsplit_once(':') {
+                Some((name, "80")) if !host.ends_with(']') => name,
+                _ => host,
+            };
+            format!("http://{host}{path}")
+        }
+        None => path,
+    };
+    let bytes: Vec<u8> = url
+        .chars()
+        .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
+        .collect();
+    HeaderValue::from_bytes(&bytes).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn location_is_absolute_on_the_request_host_without_port_80() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, HeaderValue::from_static("example.com:80"));
+        assert_eq!(
+            absolute_location(&headers, "/traits/CUSTOM_A\n").unwrap(),
+            "http://example.com/traits/CUSTOM_A"
+        );
+        headers.insert(header::HOST, HeaderValue::from_static("[::1]:80"));
+        assert_eq!(absolute_location(&headers, "/x").unwrap(), "http://[::1]/x");
+        headers.insert(header::HOST, HeaderValue::from_static("127.0.0.1:8778"));
+        assert_eq!(
+            absolute_location(&headers, "/p/traits/CUSTOM_A").unwrap(),
+            "http://127.0.0.1:8778/p/traits/CUSTOM_A"
+        );
+        assert_eq!(
+            absolute_location(&HeaderMap::new(), "/traits/CUSTOM_A").unwrap(),
+            "/traits/CUSTOM_A"
+        );
+    }
+
+    #[test]
+    fn cache_headers_always_say_no_cache() {
+        let mut headers = HeaderMap::new();
+        set_cache_headers(&mut headers, None);
+        assert_eq!(headers[header::CACHE_CONTROL], "no-cache");
+        assert!(!headers.contains_key(header::LAST_MODIFIED));
+        set_cache_headers(&mut headers, Some(chrono::DateTime::UNIX_EPOCH.naive_utc()));
+        assert_eq!(
+            headers[header::LAST_MODIFIED],
+            "Thu, 01 Jan 1970 00:00:00 GMT"
+        );
+    }
+}
