@@ -124,7 +124,9 @@ impl DatabaseUrl {
             backend,
             sqlite: None,
             username: username.filter(|u| !u.is_empty()),
-            password,
+            // `user:@host` means no password to SQLAlchemy and the drivers,
+            // not an empty one (MySQL would then refuse a passwordless user).
+            password: password.filter(|p| !p.is_empty()),
             host,
             port,
             database,
@@ -385,6 +387,13 @@ mod tests {
         assert_eq!(u.backend(), Backend::MySql);
         assert_eq!(u.query_param("charset"), Some("utf8"));
         assert_eq!(u.port(), None);
+    }
+
+    #[test]
+    fn an_empty_password_is_no_password() {
+        let u = DatabaseUrl::parse("mysql+pymysql://root:@127.0.0.1:3306/p?charset=utf8").unwrap();
+        assert_eq!(u.username(), Some("root"));
+        assert_eq!(u.password(), None);
     }
 
     #[test]

@@ -261,3 +261,40 @@ async fn upstream_style_charset_options_connect() {
         db.close().await;
     }
 }
+
+/// `mysql+pymysql://root:@host/db` (an empty password after the colon) is
+/// how many upstream configs name a passwordless user.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_password_after_the_colon_connects() {
+    for tdb in synced_dbs().await {
+        if tdb.backend() == Backend::Sqlite {
+            continue;
+        }
+        let text = tdb.url().to_url_string();
+        let Some((scheme, rest)) = text.split_once("://") else {
+            panic!("{text}")
+        };
+        let Some((user, host)) = rest.split_once('@') else {
+            continue; // no user in the configured URL: nothing to test
+        };
+        if user.contains(':') {
+            continue; // the configured URL carries a real password
+        }
+        let url =
+            placement_store::DatabaseUrl::parse(&format!("{scheme}://{user}:@{host}")).unwrap();
+        let db = Database::connect(&url, &PoolSettings::default())
+            .await
+            .unwrap();
+        let mut tx = db.begin_read().await.unwrap();
+        assert_eq!(
+            tx.fetch_one("SELECT 1", params![])
+                .await
+                .unwrap()
+                .get_i64(0)
+                .unwrap(),
+            1
+        );
+        drop(tx);
+        db.close().await;
+    }
+}
