@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark of placement-rs and upstream Python Placement on the
 # same machine, in one run, on SQLite: time from process start until `GET /`
-# answers, and `GET /` throughput under closed-loop load. Prints each figure
-# and the ratio. Both servers listen on loopback only.
+# answers, and throughput under closed-loop load of `GET /` (no database) and
+# `GET /traits` (a database read of the 377 standard traits). Prints each
+# figure and the ratio. Both servers listen on loopback only.
 #
 # Needs the conformance virtualenv (conformance/setup.sh) for upstream and
 # gunicorn. Usage: bench/compare-upstream.sh [concurrency] [seconds] [workers]
@@ -76,3 +77,11 @@ echo "GET / at concurrency $concurrency for ${seconds}s (upstream: gunicorn -w $
 echo "  placement-rs $rs_load"
 echo "  upstream     $py_load"
 echo "  throughput ratio $(echo "scale=1; $(rps "$rs_load") / $(rps "$py_load")" | bc)x, p99 ratio $(echo "scale=1; $(p99 "$py_load") / $(p99 "$rs_load")" | bc)x"
+
+auth=("x-auth-token: admin" "openstack-api-version: placement 1.6")
+rs_traits=$("$loadgen" http://127.0.0.1:$port_rs/traits "$concurrency" "$seconds" "${auth[@]}")
+py_traits=$("$loadgen" http://127.0.0.1:$port_py/traits "$concurrency" "$seconds" "${auth[@]}")
+echo "GET /traits (377 rows from the database) at concurrency $concurrency for ${seconds}s:"
+echo "  placement-rs $rs_traits"
+echo "  upstream     $py_traits"
+echo "  throughput ratio $(echo "scale=1; $(rps "$rs_traits") / $(rps "$py_traits")" | bc)x, p99 ratio $(echo "scale=1; $(p99 "$py_traits") / $(p99 "$rs_traits")" | bc)x"
