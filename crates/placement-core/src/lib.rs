@@ -9,6 +9,7 @@
 //!   HTTP layer exchange it.
 //! - [`resource_class`]: resource classes, standard and custom, and the rules
 //!   for custom names.
+//! - [`resource_provider`]: provider identity, reads and list filters.
 //! - [`traits`]: trait names, standard and custom, and the rule for custom
 //!   names.
 //!
@@ -19,4 +20,5 @@ pub mod consumer;
 pub mod ids;
 pub mod microversion;
 pub mod resource_class;
+pub mod resource_provider;
 pub mod traits;

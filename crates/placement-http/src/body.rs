@@ -668,6 +668,17 @@ pub(crate) struct StringSchema {
     pub(crate) pattern: Option<Pattern>,
     /// `maxLength`, in characters.
     pub(crate) max_length: Option<usize>,
+    /// `format`, checked as upstream's format checker does.
+    pub(crate) format: Option<Format>,
+}
+
+/// A `format` with its name, shown in messages, and its checker.
+#[derive(Debug)]
+pub(crate) struct Format {
+    /// The format's name (`uuid`).
+    pub(crate) name: &'static str,
+    /// Whether a string conforms.
+    pub(crate) check: fn(&str) -> bool,
 }
 
 /// A schema node.
@@ -675,6 +686,10 @@ pub(crate) struct StringSchema {
 pub(crate) enum SchemaKind {
     /// `{"type": "string", …}`.
     String(StringSchema),
+    /// `{"type": "null"}`.
+    Null,
+    /// `{"anyOf": [...]}`.
+    AnyOf(&'static [Schema]),
     /// `{"type": "object", "properties": …, "required": …,
     /// "additionalProperties": false}`.
     Object {
@@ -705,6 +720,10 @@ struct SchemaError<'a> {
     path: Vec<String>,
     instance: PyValue,
     type_mismatch: bool,
+    /// For `anyOf`: the branch error `best_match` descends to and prints
+    /// (with paths relative to the `anyOf`), when one is strictly the most
+    /// relevant. The `anyOf` error itself still competes for relevance.
+    descend: Option<Box<SchemaError<'a>>>,
 }
 
 /// Validates `value` and returns `str(best_match(errors))` on failure.
@@ -756,6 +775,7 @@ fn collect<'a>(
             path: path.clone(),
             instance: value.clone(),
             type_mismatch,
+            descend: None,
         });
     };
     match &schema.kind {
@@ -786,6 +806,59 @@ fn collect<'a>(
                     push(format!("{} is too long", repr(value)), "maxLength", false);
                 }
             }
+            if let Some(format) = &rules.format {
+                if !(format.check)(s) {
+                    push(
+                        format!("{} is not a {}", repr(value), str_repr(format.name)),
+                        "format",
+                        false,
+                    );
+                }
+            }
+        }
+        SchemaKind::Null => {
+            if *value != PyValue::Null {
+                push(
+                    format!("{} is not of type 'null'", repr(value)),
+                    "type",
+                    true,
+                );
+            }
+        }
+        SchemaKind::AnyOf(branches) => {
+            // Each branch is validated on its own, with paths relative to
+            // this node, as jsonschema builds an error's `context`.
+            const INDEXES: [&str; 4] = ["0", "1", "2", "3"];
+            let mut context = Vec::new();
+            for (index, branch) in branches.iter().enumerate() {
+                let mut errs = Vec::new();
+                let label = INDEXES.get(index).copied().unwrap_or("?");
+                collect(value, branch, &mut Vec::new(), &mut vec![label], &mut errs);
+                if errs.is_empty() {
+                    return;
+                }
+                context.append(&mut errs);
+            }
+            // best_match descends into the context when one error there is
+            // strictly the most relevant (the smallest by its key).
+            let key = |e: &SchemaError<'_>| (std::cmp::Reverse(e.path.len()), e.type_mismatch);
+            let mut sorted: Vec<SchemaError<'a>> = context;
+            sorted.sort_by_key(key);
+            let tie = sorted.len() >= 2 && key(&sorted[0]) == key(&sorted[1]);
+            let descend = sorted.into_iter().next().filter(|_| !tie).map(Box::new);
+            errors.push(SchemaError {
+                message: format!(
+                    "{} is not valid under any of the given schemas",
+                    repr(value)
+                ),
+                keyword: "anyOf",
+                schema,
+                schema_path: schema_path.clone(),
+                path: path.clone(),
+                instance: value.clone(),
+                type_mismatch: false,
+                descend,
+            });
         }
         SchemaKind::Object {
             properties,
@@ -849,6 +922,7 @@ fn collect<'a>(
                     path: path.clone(),
                     instance: value.clone(),
                     type_mismatch: false,
+                    descend: None,
                 });
             }
         }
@@ -858,10 +932,18 @@ fn collect<'a>(
 /// `str(ValidationError)`: the message, the failing keyword with the
 /// schema, and the instance, each pretty-printed and indented by four.
 fn render(error: &SchemaError<'_>) -> String {
+    if let Some(inner) = &error.descend {
+        return render(inner);
+    }
     let index = |word: &str, parts: &[String]| {
         let mut out = word.to_owned();
         for part in parts {
-            let _ = write!(out, "[{}]", str_repr(part));
+            if !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()) {
+                // An array index (an anyOf branch) prints as an integer.
+                let _ = write!(out, "[{part}]");
+            } else {
+                let _ = write!(out, "[{}]", str_repr(part));
+            }
         }
         out
     };

@@ -20,6 +20,8 @@ pub(crate) struct InvalidQuery(String);
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct QueryParams {
     pairs: Vec<(String, String)>,
+    /// Every pair in request order (webob's `getall`).
+    all: Vec<(String, String)>,
 }
 
 impl QueryParams {
@@ -34,6 +36,7 @@ impl QueryParams {
             let (key, value) = field.split_once('=').unwrap_or((field, ""));
             let key = decode_utf8(&percent_decode(key.as_bytes(), true))?;
             let value = decode_utf8(&percent_decode(value.as_bytes(), true))?;
+            params.all.push((key.clone(), value.clone()));
             match params.pairs.iter_mut().find(|(k, _)| *k == key) {
                 Some(pair) => pair.1 = value,
                 None => params.pairs.push((key, value)),
@@ -48,6 +51,15 @@ impl QueryParams {
             .iter()
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of `key`, in request order (webob's `GET.getall`).
+    pub(crate) fn get_all(&self, key: &str) -> Vec<&str> {
+        self.all
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .collect()
     }
 
     /// Refuses parameters outside `known`, as a schema whose properties are

@@ -12,7 +12,7 @@ use axum::routing::{MethodFilter, MethodRouter};
 use axum::Router;
 
 use crate::error::ApiError;
-use crate::handlers::{resource_class, root, trait_};
+use crate::handlers::{resource_class, resource_provider, root, trait_};
 use crate::settings::{AppState, UrlPrefix};
 
 /// Upstream's declarations: path (relative to the mount) → methods. Each
@@ -24,6 +24,7 @@ fn table() -> Vec<Route> {
         Route::new("").get(root::home),
     ];
     table.extend(resource_class::routes());
+    table.extend(resource_provider::routes());
     table.extend(trait_::routes());
     table
 }

@@ -36,6 +36,37 @@ pub enum Error {
     #[error("The trait {0} is in use by a resource provider.")]
     TraitInUse(String),
 
+    /// No resource provider has this uuid (upstream's `NotFound` from
+    /// `_get_provider_by_uuid`).
+    #[error("No resource provider with uuid {0} found")]
+    ResourceProviderNotFound(String),
+
+    /// A provider with this uuid already exists.
+    #[error("Conflicting resource provider uuid: {0} already exists.")]
+    DuplicateProviderUuid(String),
+
+    /// A provider with this name already exists.
+    #[error("Conflicting resource provider name: {0} already exists.")]
+    DuplicateProviderName(String),
+
+    /// A provider write was refused (upstream's `ObjectActionError`): a
+    /// missing parent, a forbidden re-parenting, a loop.
+    #[error("Object action {action} failed because: {reason}")]
+    ProviderActionError {
+        /// `create` or `update`, as upstream names the action.
+        action: &'static str,
+        /// upstream's reason text.
+        reason: &'static str,
+    },
+
+    /// The provider has allocations and cannot be deleted.
+    #[error("Resource provider has allocations.")]
+    ResourceProviderInUse,
+
+    /// The provider has children and cannot be deleted.
+    #[error("Cannot delete resource provider that is a parent of another. Delete child providers first.")]
+    CannotDeleteParentResourceProvider,
+
     /// A compare-and-swap on a generation matched no row: somebody else
     /// changed the row after it was read.
     #[error("{0}")]

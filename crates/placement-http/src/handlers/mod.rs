@@ -3,6 +3,7 @@
 //! the result for the negotiated microversion.
 
 pub(crate) mod resource_class;
+pub(crate) mod resource_provider;
 pub(crate) mod root;
 pub(crate) mod trait_;
 pub(crate) mod util;

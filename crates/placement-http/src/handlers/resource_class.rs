@@ -46,6 +46,7 @@ const NAME_SCHEMA: Schema = Schema {
             matches: matches_custom_pattern,
         }),
         max_length: Some(255),
+        format: None,
     }),
     pretty: "{'type': 'string', 'pattern': '^CUSTOM_[A-Z0-9_]+$', 'maxLength': 255}",
 };

@@ -13,5 +13,6 @@ mod errors;
 mod microversion;
 mod request_id;
 mod resource_classes;
+mod resource_providers;
 mod root;
 mod traits;

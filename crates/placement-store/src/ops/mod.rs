@@ -6,6 +6,7 @@
 pub mod consumer;
 pub mod maintenance;
 pub mod resource_class;
+pub mod resource_provider;
 pub mod schema;
 pub mod standard;
 pub mod traits;

@@ -1,8 +1,340 @@
-//! `resource_providers`: the statements the maintenance tools need so far.
+//! `resource_providers` and the rows hanging off a provider: reads with the
+//! tree's uuids joined in, the list filters of `GET /resource_providers`,
+//! the writes behind create, update and delete, the generation
+//! compare-and-swap, and the statements the maintenance tools need.
 
-use crate::db::Tx;
-use crate::error::Result;
+use chrono::NaiveDateTime;
+use placement_core::ids::Generation;
+use placement_core::resource_provider::{ProviderUuid, ResourceProvider};
+
+use crate::db::{Row, SqlType, Tx, Value};
+use crate::error::{DbError, Result};
 use crate::params;
+
+/// A provider row with the tree's uuids: upstream's `_get_provider_by_uuid`
+/// and `_get_all_by_filters_from_db` select.
+const SELECT_PROVIDER: &str = r"SELECT rp.id, rp.uuid, rp.name, rp.generation,
+       rp.created_at, rp.updated_at, root_rp.uuid, parent_rp.uuid,
+       rp.parent_provider_id, rp.root_provider_id
+  FROM resource_providers rp
+  JOIN resource_providers root_rp ON rp.root_provider_id = root_rp.id
+  LEFT JOIN resource_providers parent_rp ON rp.parent_provider_id = parent_rp.id";
+
+/// A provider read with its internal ids, which never leave the store.
+#[derive(Debug, Clone)]
+pub(crate) struct StoredProvider {
+    pub(crate) id: i64,
+    pub(crate) parent_id: Option<i64>,
+    pub(crate) root_id: i64,
+    pub(crate) provider: ResourceProvider,
+}
+
+fn parse_uuid(text: &str) -> Result<ProviderUuid> {
+    text.parse()
+        .map_err(|_| DbError::other(format!("stored provider uuid {text:?} is not a uuid")).into())
+}
+
+fn from_row(r: &Row) -> Result<StoredProvider> {
+    Ok(StoredProvider {
+        id: r.get_i64(0)?,
+        provider: ResourceProvider {
+            uuid: parse_uuid(&r.get_string(1)?)?,
+            name: r.get_opt_string(2)?.unwrap_or_default(),
+            generation: Generation(r.get_opt_i64(3)?.unwrap_or(0)),
+            created_at: r.get_opt_timestamp(4)?,
+            updated_at: r.get_opt_timestamp(5)?,
+            root_provider_uuid: parse_uuid(&r.get_string(6)?)?,
+            parent_provider_uuid: r
+                .get_opt_string(7)?
+                .as_deref()
+                .map(parse_uuid)
+                .transpose()?,
+        },
+        parent_id: r.get_opt_i64(8)?,
+        root_id: r.get_i64(9)?,
+    })
+}
+
+/// The provider whose stored uuid is exactly `uuid`.
+pub(crate) async fn get_by_uuid(tx: &mut Tx, uuid: &str) -> Result<Option<StoredProvider>> {
+    let sql = format!("{SELECT_PROVIDER} WHERE rp.uuid = ?");
+    tx.fetch_optional(&sql, params![uuid])
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
+}
+
+/// Every provider in the tree rooted at `root_id`, in id order.
+pub(crate) async fn in_tree(tx: &mut Tx, root_id: i64) -> Result<Vec<StoredProvider>> {
+    let sql = format!("{SELECT_PROVIDER} WHERE rp.root_provider_id = ? ORDER BY rp.id");
+    tx.fetch_all(&sql, params![root_id])
+        .await?
+        .iter()
+        .map(from_row)
+        .collect()
+}
+
+/// The conditions of one list query, built from already-resolved internal
+/// ids; each is a bound-value subquery, so one text serves every backend.
+#[derive(Debug, Default)]
+pub(crate) struct ListConditions {
+    pub(crate) name: Option<String>,
+    pub(crate) uuid: Option<String>,
+    pub(crate) root_id: Option<i64>,
+    /// Each group: has at least one of these trait ids.
+    pub(crate) required_traits: Vec<Vec<i64>>,
+    /// Has none of these trait ids.
+    pub(crate) forbidden_traits: Vec<i64>,
+    /// Each group: in at least one of these aggregate ids.
+    pub(crate) member_of: Vec<Vec<i64>>,
+    /// In none of these aggregate ids.
+    pub(crate) forbidden_aggs: Vec<i64>,
+    /// (resource class id, amount) capacity checks.
+    pub(crate) resources: Vec<(i64, i64)>,
+}
+
+fn marks(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
+/// The providers matching every condition, in id order (upstream's query
+/// has no ORDER BY; every backend returns it in primary-key order).
+pub(crate) async fn list(tx: &mut Tx, c: &ListConditions) -> Result<Vec<ResourceProvider>> {
+    let mut conditions: Vec<String> = Vec::new();
+    let mut params: Vec<Value> = Vec::new();
+    if let Some(name) = &c.name {
+        conditions.push("rp.name = ?".to_owned());
+        params.push(Value::from(name));
+    }
+    if let Some(uuid) = &c.uuid {
+        conditions.push("rp.uuid = ?".to_owned());
+        params.push(Value::from(uuid));
+    }
+    if let Some(root_id) = c.root_id {
+        conditions.push("rp.root_provider_id = ?".to_owned());
+        params.push(Value::Int(root_id));
+    }
+    for group in &c.required_traits {
+        conditions.push(format!(
+            "rp.id IN (SELECT rpt.resource_provider_id FROM resource_provider_traits rpt \
+             WHERE rpt.trait_id IN ({}))",
+            marks(group.len())
+        ));
+        params.extend(group.iter().copied().map(Value::Int));
+    }
+    if !c.forbidden_traits.is_empty() {
+        conditions.push(format!(
+            "rp.id NOT IN (SELECT rpt.resource_provider_id FROM resource_provider_traits rpt \
+             WHERE rpt.trait_id IN ({}))",
+            marks(c.forbidden_traits.len())
+        ));
+        params.extend(c.forbidden_traits.iter().copied().map(Value::Int));
+    }
+    for group in &c.member_of {
+        conditions.push(format!(
+            "rp.id IN (SELECT rpa.resource_provider_id FROM resource_provider_aggregates rpa \
+             WHERE rpa.aggregate_id IN ({}))",
+            marks(group.len())
+        ));
+        params.extend(group.iter().copied().map(Value::Int));
+    }
+    if !c.forbidden_aggs.is_empty() {
+        conditions.push(format!(
+            "rp.id NOT IN (SELECT rpa.resource_provider_id FROM resource_provider_aggregates rpa \
+             WHERE rpa.aggregate_id IN ({}))",
+            marks(c.forbidden_aggs.len())
+        ));
+        params.extend(c.forbidden_aggs.iter().copied().map(Value::Int));
+    }
+    for &(rc_id, amount) in &c.resources {
+        // upstream's get_providers_with_resource and _capacity_check_clause.
+        conditions.push(
+            r"rp.id IN (
+              SELECT inv.resource_provider_id FROM inventories inv
+              LEFT JOIN (
+                SELECT a.resource_provider_id, SUM(a.used) AS used FROM allocations a
+                WHERE a.resource_class_id = ? GROUP BY a.resource_provider_id
+              ) u ON inv.resource_provider_id = u.resource_provider_id
+              WHERE inv.resource_class_id = ?
+                AND COALESCE(u.used, 0) + ? <= (inv.total - inv.reserved) * inv.allocation_ratio
+                AND inv.min_unit <= ? AND inv.max_unit >= ? AND ? % inv.step_size = 0)"
+                .to_owned(),
+        );
+        params.extend(
+            [rc_id, rc_id, amount, amount, amount, amount]
+                .into_iter()
+                .map(Value::Int),
+        );
+    }
+    let mut sql = SELECT_PROVIDER.to_owned();
+    if !conditions.is_empty() {
+        sql.push_str(" WHERE ");
+        sql.push_str(&conditions.join(" AND "));
+    }
+    sql.push_str(" ORDER BY rp.id");
+    tx.fetch_all(&sql, &params)
+        .await?
+        .iter()
+        .map(|r| from_row(r).map(|s| s.provider))
+        .collect()
+}
+
+/// Whether any provider matches `conditions` (upstream returns an empty
+/// list early when a trait or aggregate filter matches nothing, before it
+/// looks at later filters).
+pub(crate) async fn any_matches(tx: &mut Tx, conditions: &ListConditions) -> Result<bool> {
+    Ok(!list(tx, conditions).await?.is_empty())
+}
+
+/// Inserts a provider; a unique violation means the uuid or name is taken.
+pub(crate) async fn insert(
+    tx: &mut Tx,
+    uuid: &ProviderUuid,
+    name: &str,
+    parent_id: Option<i64>,
+    root_id: Option<i64>,
+    created_at: NaiveDateTime,
+) -> Result<i64> {
+    tx.insert_returning_id(
+        r"INSERT INTO resource_providers
+            (uuid, name, generation, parent_provider_id, root_provider_id, created_at)
+          VALUES (?, ?, 0, ?, ?, ?)",
+        params![uuid.to_string(), name, parent_id, root_id, created_at],
+    )
+    .await
+}
+
+/// Points a new root at itself. Upstream does this as a second ORM flush,
+/// which stamps `updated_at`; so do we, since `Last-Modified` reads it.
+pub(crate) async fn set_own_root(tx: &mut Tx, id: i64, updated_at: NaiveDateTime) -> Result<u64> {
+    tx.execute(
+        r"UPDATE resource_providers SET root_provider_id = id, updated_at = ? WHERE id = ?",
+        params![updated_at, id],
+    )
+    .await
+}
+
+/// Writes name, parent and root of one provider.
+pub(crate) async fn update(
+    tx: &mut Tx,
+    id: i64,
+    name: &str,
+    parent_id: Option<i64>,
+    root_id: i64,
+    updated_at: NaiveDateTime,
+) -> Result<u64> {
+    tx.execute(
+        r"UPDATE resource_providers
+          SET name = ?, parent_provider_id = ?, root_provider_id = ?, updated_at = ?
+          WHERE id = ?",
+        params![name, parent_id, root_id, updated_at, id],
+    )
+    .await
+}
+
+/// Moves one provider of a re-parented subtree to its new root.
+pub(crate) async fn set_root(
+    tx: &mut Tx,
+    id: i64,
+    root_id: i64,
+    updated_at: NaiveDateTime,
+) -> Result<u64> {
+    tx.execute(
+        r"UPDATE resource_providers SET root_provider_id = ?, updated_at = ? WHERE id = ?",
+        params![root_id, updated_at, id],
+    )
+    .await
+}
+
+/// Whether some provider has `id` as its parent.
+pub(crate) async fn has_children(tx: &mut Tx, id: i64) -> Result<bool> {
+    let row = tx
+        .fetch_optional(
+            r"SELECT id FROM resource_providers WHERE parent_provider_id = ? LIMIT 1",
+            params![id],
+        )
+        .await?;
+    Ok(row.is_some())
+}
+
+/// How many allocation rows name the provider.
+pub(crate) async fn count_allocations(tx: &mut Tx, id: i64) -> Result<i64> {
+    tx.fetch_one(
+        r"SELECT COUNT(*) FROM allocations WHERE resource_provider_id = ?",
+        params![id],
+    )
+    .await?
+    .get_i64(0)
+}
+
+/// Removes the provider's inventories, aggregate and trait associations
+/// and its self-reference, ahead of deleting the row (upstream's `_delete`).
+pub(crate) async fn delete_dependents(tx: &mut Tx, id: i64) -> Result<()> {
+    tx.execute(
+        r"DELETE FROM inventories WHERE resource_provider_id = ?",
+        params![id],
+    )
+    .await?;
+    tx.execute(
+        r"DELETE FROM resource_provider_aggregates WHERE resource_provider_id = ?",
+        params![id],
+    )
+    .await?;
+    tx.execute(
+        r"DELETE FROM resource_provider_traits WHERE resource_provider_id = ?",
+        params![id],
+    )
+    .await?;
+    tx.execute(
+        r"UPDATE resource_providers SET root_provider_id = ? WHERE id = ? AND root_provider_id = ?",
+        &[Value::Null(SqlType::Int), Value::Int(id), Value::Int(id)],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Deletes the provider row; returns how many went.
+pub(crate) async fn delete(tx: &mut Tx, id: i64) -> Result<u64> {
+    tx.execute(r"DELETE FROM resource_providers WHERE id = ?", params![id])
+        .await
+}
+
+/// The generation compare-and-swap (upstream's `increment_generation`):
+/// sets `new` where the row still has `expected`; returns how many rows
+/// matched, which callers require to be one.
+#[expect(
+    dead_code,
+    reason = "the inventory, trait and aggregate writers bump generations through it"
+)]
+pub(crate) async fn increment_generation(
+    tx: &mut Tx,
+    id: i64,
+    expected: Generation,
+) -> Result<u64> {
+    tx.execute(
+        r"UPDATE resource_providers SET generation = ? WHERE id = ? AND generation = ?",
+        params![expected.next().0, id, expected.0],
+    )
+    .await
+}
+
+/// Aggregate internal ids by uuid; unknown uuids are left out.
+pub(crate) async fn aggregate_ids(tx: &mut Tx, uuids: &[&str]) -> Result<Vec<(String, i64)>> {
+    if uuids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT uuid, id FROM placement_aggregates WHERE uuid IN ({})",
+        marks(uuids.len())
+    );
+    let params: Vec<Value> = uuids.iter().map(|u| Value::from(*u)).collect();
+    tx.fetch_all(&sql, &params)
+        .await?
+        .iter()
+        .map(|r| Ok((r.get_string(0)?, r.get_i64(1)?)))
+        .collect()
+}
 
 /// Sets `root_provider_id = id` on up to `limit` providers that have none
 /// (providers written before nested trees existed). Returns how many.
