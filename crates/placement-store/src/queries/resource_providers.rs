@@ -94,6 +94,41 @@ pub(crate) struct ListConditions {
     pub(crate) resources: Vec<(i64, i64)>,
 }
 
+/// A link table and its id column: `resource_provider_traits.trait_id` or
+/// `resource_provider_aggregates.aggregate_id`. Fixed names, never input.
+struct Link {
+    table: &'static str,
+    column: &'static str,
+}
+
+const TRAIT_LINK: Link = Link {
+    table: "resource_provider_traits",
+    column: "trait_id",
+};
+
+const AGGREGATE_LINK: Link = Link {
+    table: "resource_provider_aggregates",
+    column: "aggregate_id",
+};
+
+/// Adds "the provider is (`linked`) or is not linked to any of `ids`".
+fn link_condition(
+    conditions: &mut Vec<String>,
+    params: &mut Vec<Value>,
+    link: Link,
+    ids: &[i64],
+    linked: bool,
+) {
+    conditions.push(format!(
+        "rp.id {}IN (SELECT l.resource_provider_id FROM {} l WHERE l.{} IN ({}))",
+        if linked { "" } else { "NOT " },
+        link.table,
+        link.column,
+        marks(ids.len())
+    ));
+    params.extend(ids.iter().copied().map(Value::Int));
+}
+
 fn marks(n: usize) -> String {
     vec!["?"; n].join(", ")
 }
@@ -115,37 +150,31 @@ pub(crate) async fn list(tx: &mut Tx, c: &ListConditions) -> Result<Vec<Resource
         conditions.push("rp.root_provider_id = ?".to_owned());
         params.push(Value::Int(root_id));
     }
+    // Trait and aggregate filters share one shape: the provider is (or is
+    // not) linked to any of a set of ids. Each required group is ANDed.
     for group in &c.required_traits {
-        conditions.push(format!(
-            "rp.id IN (SELECT rpt.resource_provider_id FROM resource_provider_traits rpt \
-             WHERE rpt.trait_id IN ({}))",
-            marks(group.len())
-        ));
-        params.extend(group.iter().copied().map(Value::Int));
+        link_condition(&mut conditions, &mut params, TRAIT_LINK, group, true);
     }
     if !c.forbidden_traits.is_empty() {
-        conditions.push(format!(
-            "rp.id NOT IN (SELECT rpt.resource_provider_id FROM resource_provider_traits rpt \
-             WHERE rpt.trait_id IN ({}))",
-            marks(c.forbidden_traits.len())
-        ));
-        params.extend(c.forbidden_traits.iter().copied().map(Value::Int));
+        link_condition(
+            &mut conditions,
+            &mut params,
+            TRAIT_LINK,
+            &c.forbidden_traits,
+            false,
+        );
     }
     for group in &c.member_of {
-        conditions.push(format!(
-            "rp.id IN (SELECT rpa.resource_provider_id FROM resource_provider_aggregates rpa \
-             WHERE rpa.aggregate_id IN ({}))",
-            marks(group.len())
-        ));
-        params.extend(group.iter().copied().map(Value::Int));
+        link_condition(&mut conditions, &mut params, AGGREGATE_LINK, group, true);
     }
     if !c.forbidden_aggs.is_empty() {
-        conditions.push(format!(
-            "rp.id NOT IN (SELECT rpa.resource_provider_id FROM resource_provider_aggregates rpa \
-             WHERE rpa.aggregate_id IN ({}))",
-            marks(c.forbidden_aggs.len())
-        ));
-        params.extend(c.forbidden_aggs.iter().copied().map(Value::Int));
+        link_condition(
+            &mut conditions,
+            &mut params,
+            AGGREGATE_LINK,
+            &c.forbidden_aggs,
+            false,
+        );
     }
     for &(rc_id, amount) in &c.resources {
         // upstream's get_providers_with_resource and _capacity_check_clause.
