@@ -7,6 +7,7 @@
 //!   can never be mixed up, plus generations.
 //! - [`consumer`]: consumer ownership (project, user, type) as the store and the
 //!   HTTP layer exchange it.
+//! - [`inventory`]: inventory records and their capacity.
 //! - [`resource_class`]: resource classes, standard and custom, and the rules
 //!   for custom names.
 //! - [`resource_provider`]: provider identity, reads and list filters.
@@ -18,6 +19,7 @@
 
 pub mod consumer;
 pub mod ids;
+pub mod inventory;
 pub mod microversion;
 pub mod resource_class;
 pub mod resource_provider;

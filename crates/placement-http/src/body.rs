@@ -688,8 +688,38 @@ pub(crate) enum SchemaKind {
     String(StringSchema),
     /// `{"type": "null"}`.
     Null,
+    /// `{"type": "array", "items": …, "uniqueItems": …}`.
+    Array {
+        /// The schema every item must match.
+        items: &'static Schema,
+        /// Whether items must differ.
+        unique_items: bool,
+    },
     /// `{"anyOf": [...]}`.
     AnyOf(&'static [Schema]),
+    /// `{"type": "integer", "minimum": …, "maximum": …}`: an int, or a
+    /// float with an integral value (as `jsonschema` counts them); never a
+    /// bool.
+    Integer {
+        /// `minimum`, if any.
+        minimum: Option<i64>,
+        /// `maximum`, if any.
+        maximum: Option<i64>,
+    },
+    /// `{"type": "number", "maximum": …}`: the bound with Python's repr of
+    /// it, which the message prints.
+    Number {
+        /// `maximum` and its Python repr, if any.
+        maximum: Option<(f64, &'static str)>,
+    },
+    /// `{"type": "object", "patternProperties": {pattern: schema}}`: keys
+    /// matching the pattern are validated, others are allowed.
+    PatternObject {
+        /// The key pattern.
+        pattern: Pattern,
+        /// The schema of values under matching keys.
+        schema: &'static Schema,
+    },
     /// `{"type": "object", "properties": …, "required": …,
     /// "additionalProperties": false}`.
     Object {
@@ -816,6 +846,73 @@ fn collect<'a>(
                 }
             }
         }
+        SchemaKind::Integer { minimum, maximum } => {
+            let number = match value {
+                PyValue::Int(digits) => digits.parse::<f64>().ok(),
+                PyValue::Float(f) if f.is_finite() && f.fract() == 0.0 => Some(*f),
+                _ => None,
+            };
+            let Some(number) = number else {
+                push(
+                    format!("{} is not of type 'integer'", repr(value)),
+                    "type",
+                    true,
+                );
+                return;
+            };
+            bounds(
+                number,
+                minimum.map(|m| (m as f64, m.to_string())),
+                maximum.map(|m| (m as f64, m.to_string())),
+                value,
+                &mut push,
+            );
+        }
+        SchemaKind::Number { maximum } => {
+            let number = match value {
+                PyValue::Int(digits) => digits.parse::<f64>().ok(),
+                PyValue::Float(f) => Some(*f),
+                _ => None,
+            };
+            let Some(number) = number else {
+                push(
+                    format!("{} is not of type 'number'", repr(value)),
+                    "type",
+                    true,
+                );
+                return;
+            };
+            bounds(
+                number,
+                None,
+                maximum.map(|(m, text)| (m, text.to_owned())),
+                value,
+                &mut push,
+            );
+        }
+        SchemaKind::PatternObject {
+            pattern,
+            schema: inner,
+        } => {
+            let PyValue::Object(items) = value else {
+                push(
+                    format!("{} is not of type 'object'", repr(value)),
+                    "type",
+                    true,
+                );
+                return;
+            };
+            for (key, item) in items {
+                if (pattern.matches)(key) {
+                    path.push(key.clone());
+                    schema_path.push("patternProperties");
+                    schema_path.push(pattern.source);
+                    collect(item, inner, path, schema_path, errors);
+                    schema_path.truncate(schema_path.len() - 2);
+                    path.pop();
+                }
+            }
+        }
         SchemaKind::Null => {
             if *value != PyValue::Null {
                 push(
@@ -823,6 +920,44 @@ fn collect<'a>(
                     "type",
                     true,
                 );
+            }
+        }
+        SchemaKind::Array {
+            items,
+            unique_items,
+        } => {
+            let PyValue::List(list) = value else {
+                push(
+                    format!("{} is not of type 'array'", repr(value)),
+                    "type",
+                    true,
+                );
+                return;
+            };
+            let mut nested = Vec::new();
+            for (index, item) in list.iter().enumerate() {
+                path.push(index.to_string());
+                schema_path.push("items");
+                collect(item, items, path, schema_path, &mut nested);
+                schema_path.pop();
+                path.pop();
+            }
+            errors.append(&mut nested);
+            let duplicated = list
+                .iter()
+                .enumerate()
+                .any(|(i, a)| list.iter().skip(i + 1).any(|b| a == b));
+            if *unique_items && duplicated {
+                errors.push(SchemaError {
+                    message: format!("{} has non-unique elements", repr(value)),
+                    keyword: "uniqueItems",
+                    schema,
+                    schema_path: schema_path.clone(),
+                    path: path.clone(),
+                    instance: value.clone(),
+                    type_mismatch: false,
+                    descend: None,
+                });
             }
         }
         SchemaKind::AnyOf(branches) => {
@@ -925,6 +1060,36 @@ fn collect<'a>(
                     descend: None,
                 });
             }
+        }
+    }
+}
+
+/// `minimum` and `maximum` as `jsonschema` checks them, each bound with
+/// the text its message prints. Integers beyond `f64` precision compare
+/// approximately, which is exact at the 2^31 bounds in use.
+fn bounds(
+    number: f64,
+    minimum: Option<(f64, String)>,
+    maximum: Option<(f64, String)>,
+    value: &PyValue,
+    push: &mut impl FnMut(String, &'static str, bool),
+) {
+    if let Some((min, text)) = minimum {
+        if number < min {
+            push(
+                format!("{} is less than the minimum of {text}", repr(value)),
+                "minimum",
+                false,
+            );
+        }
+    }
+    if let Some((max, text)) = maximum {
+        if number > max {
+            push(
+                format!("{} is greater than the maximum of {text}", repr(value)),
+                "maximum",
+                false,
+            );
         }
     }
 }

@@ -12,7 +12,7 @@ use axum::routing::{MethodFilter, MethodRouter};
 use axum::Router;
 
 use crate::error::ApiError;
-use crate::handlers::{resource_class, resource_provider, root, trait_};
+use crate::handlers::{inventory, provider_links, resource_class, resource_provider, root, trait_};
 use crate::settings::{AppState, UrlPrefix};
 
 /// Upstream's declarations: path (relative to the mount) → methods. Each
@@ -25,7 +25,10 @@ fn table() -> Vec<Route> {
     ];
     table.extend(resource_class::routes());
     table.extend(resource_provider::routes());
+    table.extend(inventory::routes());
+    table.extend(provider_links::aggregate_routes());
     table.extend(trait_::routes());
+    table.extend(provider_links::trait_routes());
     table
 }
 

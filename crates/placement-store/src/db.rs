@@ -829,7 +829,13 @@ fn mysql_row(row: &MySqlRow) -> Result<Row> {
                     i64::try_from(v).map_err(|_| DbError::other("BIGINT UNSIGNED out of range"))?,
                 )
             }
-            "FLOAT" => Value::Float(f64::from(row.try_get_unchecked::<f32, _>(i)?)),
+            // MySQL's text protocol, which upstream's driver reads, sends a
+            // FLOAT as its shortest decimal form (16.1, not the widened
+            // 16.100000381469727); go through that form too.
+            "FLOAT" => {
+                let v = row.try_get_unchecked::<f32, _>(i)?;
+                Value::Float(v.to_string().parse::<f64>().unwrap_or(f64::from(v)))
+            }
             "DOUBLE" => Value::Float(row.try_get_unchecked::<f64, _>(i)?),
             // SUM() over integers yields DECIMAL, sent as text.
             "DECIMAL" => {

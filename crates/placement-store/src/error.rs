@@ -72,6 +72,12 @@ pub enum Error {
     #[error("{0}")]
     ConcurrentUpdate(String),
 
+    /// The generation the client sent is not the stored one: its view is
+    /// stale. Kept apart from [`Error::ConcurrentUpdate`] because upstream
+    /// words the two conflicts differently on some routes.
+    #[error("{0}")]
+    GenerationMismatch(String),
+
     /// No resource class has this name.
     #[error("No such resource class {0}.")]
     ResourceClassNotFound(String),
@@ -91,6 +97,40 @@ pub enum Error {
     /// The resource class still has inventory somewhere.
     #[error("Cannot delete resource class {0}. Class is in use in inventory.")]
     ResourceClassInUse(String),
+
+    /// Removing inventory the provider has allocations of (upstream's
+    /// `InventoryInUse`); `resource_classes` joins the names with `, `.
+    #[error(
+        "Inventory for '{resource_classes}' on resource provider '{resource_provider}' in use."
+    )]
+    InventoryInUse {
+        /// The allocated classes, comma-separated as upstream lists them.
+        resource_classes: String,
+        /// The provider's uuid.
+        resource_provider: String,
+    },
+
+    /// The provider has no inventory of this class to delete (upstream's
+    /// `NotFound` raised by `_delete_inventory`).
+    #[error("No inventory of class {0} found for delete")]
+    InventoryNotFoundForDelete(String),
+
+    /// An update matched no inventory row (upstream's
+    /// `InventoryWithResourceClassNotFound`).
+    #[error("No inventory of class {0} found.")]
+    InventoryWithResourceClassNotFound(String),
+
+    /// The provider already has inventory of this class (a duplicate
+    /// insert, upstream's `DBDuplicateEntry`, without the SQL upstream leaks).
+    #[error(
+        "Inventory for {resource_class} on resource provider {resource_provider} already exists."
+    )]
+    InventoryExists {
+        /// The class name.
+        resource_class: String,
+        /// The provider's uuid.
+        resource_provider: String,
+    },
 
     /// A retry loop ran out of attempts (upstream's `MaxDBRetriesExceeded`);
     /// the text names the action, as upstream's does.

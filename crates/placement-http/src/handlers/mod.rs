@@ -2,6 +2,8 @@
 //! them. Each extracts what it needs, calls one `ops::` function and renders
 //! the result for the negotiated microversion.
 
+pub(crate) mod inventory;
+pub(crate) mod provider_links;
 pub(crate) mod resource_class;
 pub(crate) mod resource_provider;
 pub(crate) mod root;

@@ -3,8 +3,11 @@
 //! A function here opens its transaction, calls leaf statements from
 //! `queries`, and commits; an early return rolls everything back.
 
+pub mod aggregates;
 pub mod consumer;
+pub mod inventory;
 pub mod maintenance;
+pub mod provider_traits;
 pub mod resource_class;
 pub mod resource_provider;
 pub mod schema;

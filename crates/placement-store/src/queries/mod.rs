@@ -2,9 +2,12 @@
 //!
 //! Nothing here commits or opens a transaction: units of work in `ops` do.
 
+pub(crate) mod aggregates;
 pub(crate) mod consumer_types;
 pub(crate) mod consumers;
+pub(crate) mod inventories;
 pub(crate) mod owners;
+pub(crate) mod provider_traits;
 pub(crate) mod resource_classes;
 pub(crate) mod resource_providers;
 pub(crate) mod standard;

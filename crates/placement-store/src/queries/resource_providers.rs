@@ -332,10 +332,6 @@ pub(crate) async fn delete(tx: &mut Tx, id: i64) -> Result<u64> {
 /// The generation compare-and-swap (upstream's `increment_generation`):
 /// sets `new` where the row still has `expected`; returns how many rows
 /// matched, which callers require to be one.
-#[expect(
-    dead_code,
-    reason = "the inventory, trait and aggregate writers bump generations through it"
-)]
 pub(crate) async fn increment_generation(
     tx: &mut Tx,
     id: i64,
