@@ -570,18 +570,6 @@ fn send_inventories(
     Ok(response)
 }
 
-/// The `{uuid}` segment; one axum cannot decode matches no route.
-fn path_item<T>(path: Result<Path<T>, PathRejection>) -> Result<T, ApiError> {
-    path.map(|Path(item)| item)
-        .map_err(|_| ApiError::not_found("").before_dispatch())
-}
-
-async fn read_body(body: Body) -> Result<bytes::Bytes, ApiError> {
-    axum::body::to_bytes(body, usize::MAX)
-        .await
-        .map_err(|e| ApiError::bad_request(format!("Malformed JSON: {e}")))
-}
-
 /// The dispatcher's 404 for `NotFound` escaping a handler; else a 500.
 fn not_found_or_internal(e: StoreError) -> ApiError {
     match e {
@@ -705,7 +693,7 @@ async fn get_inventories(
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
-    let uuid = path_item(path)?;
+    let uuid = util::path_item(path)?;
     let found = store::get_inventories(&state.store, &uuid)
         .await
         .map_err(|e| match e {
@@ -729,7 +717,7 @@ async fn get_inventory(
     State(state): State<AppState>,
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> Result<Response, ApiError> {
-    let (uuid, class) = path_item(path)?;
+    let (uuid, class) = util::path_item(path)?;
     let found = store::get_inventories(&state.store, &uuid)
         .await
         .map_err(|e| match e {
@@ -761,10 +749,10 @@ async fn create_inventory(
     path: Result<Path<String>, PathRejection>,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let uuid = path_item(path)?;
+    let uuid = util::path_item(path)?;
     let (parts, body) = request.into_parts();
     let rp = provider(&state, &uuid).await?;
-    let data = extract_json(&read_body(body).await?, &POST_INVENTORY_SCHEMA)?;
+    let data = extract_json(&util::read_body(body).await?, &POST_INVENTORY_SCHEMA)?;
     let class = data
         .get("resource_class")
         .and_then(PyValue::as_str)
@@ -812,9 +800,9 @@ async fn set_inventories(
     path: Result<Path<String>, PathRejection>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let uuid = path_item(path)?;
+    let uuid = util::path_item(path)?;
     let rp = provider(&state, &uuid).await?;
-    let data = extract_json(&read_body(body).await?, &PUT_INVENTORY_SCHEMA)?;
+    let data = extract_json(&util::read_body(body).await?, &PUT_INVENTORY_SCHEMA)?;
     let generation = check_generation(&data, &rp)?;
     let mut records = Vec::new();
     let mut sent = Vec::new();
@@ -868,7 +856,7 @@ async fn delete_inventories(
             "The method specified is not allowed for this resource.",
         ));
     }
-    let uuid = path_item(path)?;
+    let uuid = util::path_item(path)?;
     let rp = provider(&state, &uuid).await?;
     store::set_inventories(&state.store, &uuid, None, &[])
         .await
@@ -895,9 +883,9 @@ async fn update_inventory(
     path: Result<Path<(String, String)>, PathRejection>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let (uuid, class) = path_item(path)?;
+    let (uuid, class) = util::path_item(path)?;
     let rp = provider(&state, &uuid).await?;
-    let data = extract_json(&read_body(body).await?, &BASE_INVENTORY_SCHEMA)?;
+    let data = extract_json(&util::read_body(body).await?, &BASE_INVENTORY_SCHEMA)?;
     let generation = check_generation(&data, &rp)?;
     let record = record_from(&data, &class, &rp)?;
     check_capacity(
@@ -933,7 +921,7 @@ async fn delete_inventory(
     State(state): State<AppState>,
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> Result<Response, ApiError> {
-    let (uuid, class) = path_item(path)?;
+    let (uuid, class) = util::path_item(path)?;
     provider(&state, &uuid).await?;
     store::delete_inventory(&state.store, &uuid, &class)
         .await

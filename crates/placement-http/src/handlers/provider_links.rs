@@ -174,14 +174,6 @@ async fn path_uuid(parts: &mut Parts, state: &AppState) -> Result<String, ApiErr
         .map_err(|_| ApiError::not_found("").before_dispatch())
 }
 
-/// The whole request body; one that cannot be read is reported as
-/// unreadable JSON.
-async fn read_body(body: axum::body::Body) -> Result<bytes::Bytes, ApiError> {
-    axum::body::to_bytes(body, usize::MAX)
-        .await
-        .map_err(|e| ApiError::bad_request(format!("Malformed JSON: {e}")))
-}
-
 /// upstream's dispatcher 404 for a `NotFound` the object layer raised
 /// (outside the handler); anything else unexpected is a 500.
 fn not_found_or_internal(e: StoreError) -> ApiError {
@@ -279,7 +271,7 @@ async fn update_traits_for_resource_provider(
         .require(1, 6)?;
     JsonContent::from_request_parts(&mut parts, &state).await?;
     let uuid = path_uuid(&mut parts, &state).await?;
-    let body = read_body(body).await?;
+    let body = util::read_body(body).await?;
     let data = extract_json(&body, &SET_TRAITS_SCHEMA)?;
     let names = strings(data.get("traits"));
     let generation = body_generation(&data);
@@ -373,7 +365,7 @@ async fn set_aggregates(
     } else {
         &AGGREGATES_V1_1
     };
-    let body = read_body(body).await?;
+    let body = util::read_body(body).await?;
     let data = match extract_json(&body, schema) {
         Ok(data) => data,
         Err(invalid) => {

@@ -5,7 +5,6 @@
 //! Extractors run in the order of upstream's decorators: the version check
 //! (404 below 1.2) first, then `check_accept` or `require_content`.
 
-use axum::body::Body;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRequestParts, Path, Request, State};
 use axum::http::request::Parts;
@@ -78,12 +77,6 @@ impl<S: Send + Sync> FromRequestParts<S> for Since1_2 {
     }
 }
 
-/// The `{name}` path segment; a segment axum cannot decode matches no route.
-fn path_name(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
-    path.map(|Path(name)| name)
-        .map_err(|_| ApiError::not_found("").before_dispatch())
-}
-
 /// The store's failures that every route maps the same way: a missing class
 /// is the 404 upstream's dispatcher raises for `NotFound` (outside the
 /// handler, so without `Vary`); anything unexpected is a 500.
@@ -152,15 +145,6 @@ fn empty(status: StatusCode, location: Option<HeaderValue>) -> Response {
     response
 }
 
-/// The whole request body; a body that cannot be read (the client went
-/// away mid-request) is reported as unreadable JSON, as webob would fail to
-/// parse what it got.
-async fn read_body(body: Body) -> Result<bytes::Bytes, ApiError> {
-    axum::body::to_bytes(body, usize::MAX)
-        .await
-        .map_err(|e| ApiError::bad_request(format!("Malformed JSON: {e}")))
-}
-
 /// The validated `name` of a body that passed [`RC_SCHEMA_V1_2`].
 fn body_name(value: &PyValue) -> Result<CustomClassName, ApiError> {
     let name = value.get("name").and_then(PyValue::as_str).unwrap_or("");
@@ -202,7 +186,7 @@ async fn create_resource_class(
     request: Request,
 ) -> Result<Response, ApiError> {
     let (parts, body) = request.into_parts();
-    let data = extract_json(&read_body(body).await?, &RC_SCHEMA_V1_2)?;
+    let data = extract_json(&util::read_body(body).await?, &RC_SCHEMA_V1_2)?;
     let name = body_name(&data)?;
     let class = match store::create_resource_class(&state.store, &name).await {
         Ok(class) => class,
@@ -232,7 +216,7 @@ async fn get_resource_class(
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
-    let name = path_name(path)?;
+    let name = util::path_item(path)?;
     let class = store::get_resource_class(&state.store, &name)
         .await
         .map_err(common_error)?;
@@ -253,13 +237,13 @@ async fn update_resource_class(
     path: Result<Path<String>, PathRejection>,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let name = path_name(path)?;
+    let name = util::path_item(path)?;
     let (mut parts, body) = request.into_parts();
     if mv.matches(1, 7) {
         return put_resource_class(&state, &parts.headers, &name).await;
     }
     JsonContent::from_request_parts(&mut parts, &state).await?;
-    let data = extract_json(&read_body(body).await?, &RC_SCHEMA_V1_2)?;
+    let data = extract_json(&util::read_body(body).await?, &RC_SCHEMA_V1_2)?;
     let new_name = body_name(&data)?;
     let class = match store::update_resource_class(&state.store, &name, &new_name).await {
         Ok(class) => class,
@@ -310,7 +294,7 @@ async fn delete_resource_class(
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
-    let name = path_name(path)?;
+    let name = util::path_item(path)?;
     match store::delete_resource_class(&state.store, &name).await {
         Ok(()) => Ok(empty(StatusCode::NO_CONTENT, None)),
         Err(e @ placement_store::Error::ResourceClassCannotDeleteStandard(_)) => Err(

@@ -9,7 +9,6 @@
 
 use std::collections::BTreeSet;
 
-use axum::body::Body;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{header, StatusCode};
@@ -254,20 +253,6 @@ fn serialize(state: &AppState, rp: &ResourceProvider, mv: Microversion) -> Provi
         parent_provider_uuid: tree.then(|| rp.parent_provider_uuid.map(|p| p.to_string())),
         root_provider_uuid: tree.then(|| rp.root_provider_uuid.to_string()),
     }
-}
-
-/// The `{uuid}` path segment; a segment axum cannot decode matches no route.
-fn path_uuid(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
-    path.map(|Path(uuid)| uuid)
-        .map_err(|_| ApiError::not_found("").before_dispatch())
-}
-
-/// The whole request body; one that cannot be read is reported as
-/// unreadable JSON.
-async fn read_body(body: Body) -> Result<bytes::Bytes, ApiError> {
-    axum::body::to_bytes(body, usize::MAX)
-        .await
-        .map_err(|e| ApiError::bad_request(format!("Malformed JSON: {e}")))
 }
 
 /// upstream's dispatcher 404 for a `NotFound` the object layer raised
@@ -589,7 +574,7 @@ async fn create_resource_provider(
     } else {
         &POST_SCHEMA
     };
-    let data = extract_json(&read_body(body).await?, schema)?;
+    let data = extract_json(&util::read_body(body).await?, schema)?;
     let name = data
         .get("name")
         .and_then(PyValue::as_str)
@@ -651,7 +636,7 @@ async fn get_resource_provider(
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
-    let uuid = path_uuid(path)?;
+    let uuid = util::path_item(path)?;
     let rp = store::get_resource_provider(&state.store, &uuid)
         .await
         .map_err(not_found_or_internal)?;
@@ -674,8 +659,8 @@ async fn update_resource_provider(
     path: Result<Path<String>, PathRejection>,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let uuid = path_uuid(path)?;
-    let body = read_body(request.into_body()).await?;
+    let uuid = util::path_item(path)?;
+    let body = util::read_body(request.into_body()).await?;
     let schema = if mv.matches(1, 14) {
         &PUT_SCHEMA_V1_14
     } else {
@@ -731,7 +716,7 @@ async fn delete_resource_provider(
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
-    let uuid = path_uuid(path)?;
+    let uuid = util::path_item(path)?;
     match store::delete_resource_provider(&state.store, &uuid).await {
         Ok(()) => Ok(StatusCode::NO_CONTENT.into_response()),
         Err(StoreError::ResourceProviderNotFound(_)) => Err(ApiError::not_found(format!(

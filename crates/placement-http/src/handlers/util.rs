@@ -2,8 +2,34 @@
 //! `placement/util.py` and webob do: absolute `Location` headers and the
 //! 1.15 cache headers.
 
+use axum::body::Body;
+use axum::extract::rejection::PathRejection;
+use axum::extract::Path;
 use axum::http::{header, HeaderMap, HeaderValue};
 use chrono::NaiveDateTime;
+
+use crate::error::ApiError;
+
+/// The largest request body read. Upstream sets none; the biggest real
+/// bodies (`POST /allocations`, `/reshaper` for large trees) are far below
+/// this, and without a cap one request could exhaust memory.
+pub(crate) const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+/// The whole request body; one that cannot be read (or is over
+/// [`MAX_BODY_BYTES`]) is reported as unreadable JSON, as upstream reports a
+/// body it cannot decode.
+pub(crate) async fn read_body(body: Body) -> Result<bytes::Bytes, ApiError> {
+    axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|e| ApiError::bad_request(format!("Malformed JSON: {e}")))
+}
+
+/// A path segment (`{uuid}`, `{name}`, `{resource_class}`); one axum cannot
+/// decode matches no route, so it is the dispatcher's 404.
+pub(crate) fn path_item<T>(path: Result<Path<T>, PathRejection>) -> Result<T, ApiError> {
+    path.map(|Path(item)| item)
+        .map_err(|_| ApiError::not_found("").before_dispatch())
+}
 
 /// "Now", where upstream's `pick_last_modified` falls back to `utcnow()`.
 pub(crate) fn utcnow() -> NaiveDateTime {
@@ -72,6 +98,16 @@ mod tests {
             absolute_location(&HeaderMap::new(), "/traits/CUSTOM_A").unwrap(),
             "/traits/CUSTOM_A"
         );
+    }
+
+    #[tokio::test]
+    async fn bodies_up_to_the_cap_are_read_and_larger_ones_refused() {
+        let at_cap = read_body(Body::from(vec![b' '; MAX_BODY_BYTES])).await.unwrap();
+        assert_eq!(at_cap.len(), MAX_BODY_BYTES);
+        let err = read_body(Body::from(vec![b' '; MAX_BODY_BYTES + 1]))
+            .await
+            .unwrap_err();
+        assert_eq!(err.status, axum::http::StatusCode::BAD_REQUEST);
     }
 
     #[test]
