@@ -102,7 +102,9 @@ mod tests {
 
     #[tokio::test]
     async fn bodies_up_to_the_cap_are_read_and_larger_ones_refused() {
-        let at_cap = read_body(Body::from(vec![b' '; MAX_BODY_BYTES])).await.unwrap();
+        let at_cap = read_body(Body::from(vec![b' '; MAX_BODY_BYTES]))
+            .await
+            .unwrap();
         assert_eq!(at_cap.len(), MAX_BODY_BYTES);
         let err = read_body(Body::from(vec![b' '; MAX_BODY_BYTES + 1]))
             .await
