@@ -5,6 +5,8 @@
 //!   supported range (1.0–1.39).
 //! - [`ids`]: newtypes for external UUIDs and internal integer ids, so the two
 //!   can never be mixed up, plus generations.
+//! - [`allocation`]: allocation writes as per-consumer requests, and the
+//!   rows reads return.
 //! - [`consumer`]: consumer ownership (project, user, type) as the store and the
 //!   HTTP layer exchange it.
 //! - [`inventory`]: inventory records and their capacity.
@@ -17,6 +19,7 @@
 //! Nothing here touches a socket, a file or a database: every test is a unit test.
 #![forbid(unsafe_code)]
 
+pub mod allocation;
 pub mod consumer;
 pub mod ids;
 pub mod inventory;

@@ -132,6 +132,58 @@ pub enum Error {
         resource_provider: String,
     },
 
+    /// An allocation names a provider that does not exist (upstream's
+    /// handler-level 400, worded as upstream words it).
+    #[error("Allocation for resource provider '{0}' that does not exist.")]
+    AllocationProviderNotFound(String),
+
+    /// The consumer generation the client sent (`got`) is not the stored
+    /// one (`expected`); both are rendered as upstream renders them
+    /// (`null`/`None` for absent). Never retried: the client's view is stale.
+    #[error("consumer generation conflict - expected {expected} but got {got}")]
+    ConsumerGenerationConflict {
+        /// The stored generation, or `null` when there is no consumer.
+        expected: String,
+        /// What the client sent, `None` for JSON null.
+        got: String,
+    },
+
+    /// The provider has no inventory of a class being allocated (upstream's
+    /// `InvalidInventory`); several classes or providers are joined with `, `.
+    #[error(
+        "Inventory for '{resource_class}' on resource provider '{resource_provider}' invalid."
+    )]
+    InvalidInventory {
+        /// The class name(s).
+        resource_class: String,
+        /// The provider uuid(s).
+        resource_provider: String,
+    },
+
+    /// An allocation would take usage past capacity (upstream's
+    /// `InvalidAllocationCapacityExceeded`).
+    #[error("Unable to create allocation for '{resource_class}' on resource provider '{resource_provider}'. The requested amount would exceed the capacity.")]
+    AllocationCapacityExceeded {
+        /// The class name.
+        resource_class: String,
+        /// The provider uuid.
+        resource_provider: String,
+    },
+
+    /// An allocation breaks min_unit, max_unit or step_size (upstream's
+    /// `InvalidAllocationConstraintsViolated`).
+    #[error("Unable to create allocation for '{resource_class}' on resource provider '{resource_provider}'. The requested amount would violate inventory constraints.")]
+    AllocationConstraintsViolated {
+        /// The class name.
+        resource_class: String,
+        /// The provider uuid.
+        resource_provider: String,
+    },
+
+    /// `DELETE /allocations/{consumer}` found nothing to delete.
+    #[error("No allocations for consumer '{0}'")]
+    AllocationsNotFound(String),
+
     /// A retry loop ran out of attempts (upstream's `MaxDBRetriesExceeded`);
     /// the text names the action, as upstream's does.
     #[error("Max retries of DB transaction exceeded attempting to perform {0}.")]

@@ -4,6 +4,7 @@
 //! `queries`, and commits; an early return rolls everything back.
 
 pub mod aggregates;
+pub mod allocation;
 pub mod consumer;
 pub mod inventory;
 pub mod maintenance;
