@@ -204,6 +204,20 @@ impl Error {
     pub fn is_transient(&self) -> bool {
         matches!(self, Error::Database(e) if e.kind().is_transient())
     }
+
+    /// A provider write chosen as a deadlock victim (or failing
+    /// serialization) lost a race with a concurrent writer of the same
+    /// provider: report it as the conflict it is, so the client re-reads and
+    /// retries, instead of as a server failure. Upstream leaks these as 500s.
+    #[must_use]
+    pub(crate) fn lost_race(self, text: &str) -> Error {
+        match self {
+            Error::Database(e) if e.kind() == DbErrorKind::Deadlock => {
+                Error::ConcurrentUpdate(text.to_owned())
+            }
+            other => other,
+        }
+    }
 }
 
 /// How a database failure should be handled, independent of the backend.

@@ -67,27 +67,31 @@ pub async fn set_provider_aggregates(
     aggregates: &[String],
     generation: Option<Generation>,
 ) -> Result<ProviderAggregates> {
-    for _ in 0..=MAX_RETRIES {
-        let mut tx = db.begin().await?;
-        match set_in(&mut tx, uuid, aggregates, generation).await {
-            Ok(provider) => {
-                tx.commit().await?;
-                return Ok(ProviderAggregates {
-                    provider,
-                    aggregates: aggregates.to_vec(),
-                });
-            }
-            Err(Error::Database(e)) if e.kind() == DbErrorKind::UniqueViolation => {
-                // Another writer created one of the aggregates; a fresh
-                // transaction sees its row (REPEATABLE READ would not).
-                if let Err(rollback) = tx.rollback().await {
-                    warn!(error = %rollback, "rollback failed");
+    async {
+        for _ in 0..=MAX_RETRIES {
+            let mut tx = db.begin().await?;
+            match set_in(&mut tx, uuid, aggregates, generation).await {
+                Ok(provider) => {
+                    tx.commit().await?;
+                    return Ok(ProviderAggregates {
+                        provider,
+                        aggregates: aggregates.to_vec(),
+                    });
                 }
+                Err(Error::Database(e)) if e.kind() == DbErrorKind::UniqueViolation => {
+                    // Another writer created one of the aggregates; a fresh
+                    // transaction sees its row (REPEATABLE READ would not).
+                    if let Err(rollback) = tx.rollback().await {
+                        warn!(error = %rollback, "rollback failed");
+                    }
+                }
+                Err(e) => return Err(e),
             }
-            Err(e) => return Err(e),
         }
+        Err(Error::MaxDbRetriesExceeded("set_aggregates".to_owned()))
     }
-    Err(Error::MaxDbRetriesExceeded("set_aggregates".to_owned()))
+    .await
+    .map_err(|e| e.lost_race(PROVIDER_CONCURRENT_UPDATE))
 }
 
 /// One try of [`set_provider_aggregates`]; returns the provider as written.

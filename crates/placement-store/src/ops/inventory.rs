@@ -107,6 +107,57 @@ async fn warn_if_over_capacity(
     Ok(())
 }
 
+/// Makes the provider's inventory exactly `records` without touching its
+/// generation: shared by [`set_inventories`] and the reshaper, which bumps
+/// the generation itself (several times in one transaction).
+pub(crate) async fn replace_records(
+    tx: &mut Tx,
+    stored: &StoredProvider,
+    records: &[InventoryRecord],
+) -> Result<()> {
+    let mut wanted = Vec::with_capacity(records.len());
+    for record in records {
+        wanted.push((class_id(tx, &record.resource_class).await?, record));
+    }
+    let existing: Vec<i64> = q::for_provider(tx, stored.id)
+        .await?
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    let to_delete: Vec<i64> = existing
+        .iter()
+        .copied()
+        .filter(|id| !wanted.iter().any(|(w, _)| w == id))
+        .collect();
+    if !to_delete.is_empty() {
+        check_not_in_use(tx, stored, &to_delete).await?;
+        for class in &to_delete {
+            q::delete(tx, stored.id, *class).await?;
+        }
+    }
+    for (class, record) in &wanted {
+        if existing.contains(class) {
+            warn_if_over_capacity(tx, stored, *class, record).await?;
+            if q::update(tx, stored.id, *class, record).await? == 0 {
+                return Err(Error::InventoryWithResourceClassNotFound(
+                    record.resource_class.clone(),
+                ));
+            }
+        } else {
+            match q::insert(tx, stored.id, *class, record).await {
+                Ok(()) => {}
+                // Another writer added it meanwhile: upstream's
+                // DBDuplicateEntry, a concurrent update.
+                Err(Error::Database(e)) if e.kind() == DbErrorKind::UniqueViolation => {
+                    return Err(Error::ConcurrentUpdate(CONCURRENT_UPDATE.to_owned()))
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The provider and its inventories.
 ///
 /// # Errors
@@ -138,20 +189,24 @@ pub async fn add_inventory(
     uuid: &str,
     record: &InventoryRecord,
 ) -> Result<ProviderInventories> {
-    let mut tx = db.begin().await?;
-    let stored = provider(&mut tx, uuid).await?;
-    let class = class_id(&mut tx, &record.resource_class).await?;
-    match q::insert(&mut tx, stored.id, class, record).await {
-        Ok(()) => {}
-        Err(Error::Database(e)) if e.kind() == DbErrorKind::UniqueViolation => {
-            return Err(Error::InventoryExists {
-                resource_class: record.resource_class.clone(),
-                resource_provider: stored.provider.uuid.to_string(),
-            })
+    async {
+        let mut tx = db.begin().await?;
+        let stored = provider(&mut tx, uuid).await?;
+        let class = class_id(&mut tx, &record.resource_class).await?;
+        match q::insert(&mut tx, stored.id, class, record).await {
+            Ok(()) => {}
+            Err(Error::Database(e)) if e.kind() == DbErrorKind::UniqueViolation => {
+                return Err(Error::InventoryExists {
+                    resource_class: record.resource_class.clone(),
+                    resource_provider: stored.provider.uuid.to_string(),
+                })
+            }
+            Err(e) => return Err(e),
         }
-        Err(e) => return Err(e),
+        finish(tx, stored).await
     }
-    finish(tx, stored).await
+    .await
+    .map_err(|e| e.lost_race(CONCURRENT_UPDATE))
 }
 
 /// Overwrites the provider's inventory of one class (PUT one).
@@ -169,17 +224,21 @@ pub async fn update_inventory(
     expected: Generation,
     record: &InventoryRecord,
 ) -> Result<ProviderInventories> {
-    let mut tx = db.begin().await?;
-    let stored = provider(&mut tx, uuid).await?;
-    check_generation(&stored, Some(expected))?;
-    let class = class_id(&mut tx, &record.resource_class).await?;
-    warn_if_over_capacity(&mut tx, &stored, class, record).await?;
-    if q::update(&mut tx, stored.id, class, record).await? == 0 {
-        return Err(Error::InventoryWithResourceClassNotFound(
-            record.resource_class.clone(),
-        ));
+    async {
+        let mut tx = db.begin().await?;
+        let stored = provider(&mut tx, uuid).await?;
+        check_generation(&stored, Some(expected))?;
+        let class = class_id(&mut tx, &record.resource_class).await?;
+        warn_if_over_capacity(&mut tx, &stored, class, record).await?;
+        if q::update(&mut tx, stored.id, class, record).await? == 0 {
+            return Err(Error::InventoryWithResourceClassNotFound(
+                record.resource_class.clone(),
+            ));
+        }
+        finish(tx, stored).await
     }
-    finish(tx, stored).await
+    .await
+    .map_err(|e| e.lost_race(CONCURRENT_UPDATE))
 }
 
 /// Replaces all of the provider's inventory (PUT all; DELETE all with an
@@ -196,50 +255,15 @@ pub async fn set_inventories(
     expected: Option<Generation>,
     records: &[InventoryRecord],
 ) -> Result<ProviderInventories> {
-    let mut tx = db.begin().await?;
-    let stored = provider(&mut tx, uuid).await?;
-    check_generation(&stored, expected)?;
-    let mut wanted = Vec::with_capacity(records.len());
-    for record in records {
-        wanted.push((class_id(&mut tx, &record.resource_class).await?, record));
+    async {
+        let mut tx = db.begin().await?;
+        let stored = provider(&mut tx, uuid).await?;
+        check_generation(&stored, expected)?;
+        replace_records(&mut tx, &stored, records).await?;
+        finish(tx, stored).await
     }
-    let existing: Vec<i64> = q::for_provider(&mut tx, stored.id)
-        .await?
-        .into_iter()
-        .map(|(id, _)| id)
-        .collect();
-    let to_delete: Vec<i64> = existing
-        .iter()
-        .copied()
-        .filter(|id| !wanted.iter().any(|(w, _)| w == id))
-        .collect();
-    if !to_delete.is_empty() {
-        check_not_in_use(&mut tx, &stored, &to_delete).await?;
-        for class in &to_delete {
-            q::delete(&mut tx, stored.id, *class).await?;
-        }
-    }
-    for (class, record) in &wanted {
-        if existing.contains(class) {
-            warn_if_over_capacity(&mut tx, &stored, *class, record).await?;
-            if q::update(&mut tx, stored.id, *class, record).await? == 0 {
-                return Err(Error::InventoryWithResourceClassNotFound(
-                    record.resource_class.clone(),
-                ));
-            }
-        } else {
-            match q::insert(&mut tx, stored.id, *class, record).await {
-                Ok(()) => {}
-                // Another writer added it meanwhile: upstream's
-                // DBDuplicateEntry, a concurrent update.
-                Err(Error::Database(e)) if e.kind() == DbErrorKind::UniqueViolation => {
-                    return Err(Error::ConcurrentUpdate(CONCURRENT_UPDATE.to_owned()))
-                }
-                Err(e) => return Err(e),
-            }
-        }
-    }
-    finish(tx, stored).await
+    .await
+    .map_err(|e| e.lost_race(CONCURRENT_UPDATE))
 }
 
 /// Deletes the provider's inventory of one class (DELETE one).
@@ -254,12 +278,16 @@ pub async fn delete_inventory(
     uuid: &str,
     resource_class: &str,
 ) -> Result<ProviderInventories> {
-    let mut tx = db.begin().await?;
-    let stored = provider(&mut tx, uuid).await?;
-    let class = class_id(&mut tx, resource_class).await?;
-    check_not_in_use(&mut tx, &stored, &[class]).await?;
-    if q::delete(&mut tx, stored.id, class).await? == 0 {
-        return Err(Error::InventoryNotFoundForDelete(resource_class.to_owned()));
+    async {
+        let mut tx = db.begin().await?;
+        let stored = provider(&mut tx, uuid).await?;
+        let class = class_id(&mut tx, resource_class).await?;
+        check_not_in_use(&mut tx, &stored, &[class]).await?;
+        if q::delete(&mut tx, stored.id, class).await? == 0 {
+            return Err(Error::InventoryNotFoundForDelete(resource_class.to_owned()));
+        }
+        finish(tx, stored).await
     }
-    finish(tx, stored).await
+    .await
+    .map_err(|e| e.lost_race(CONCURRENT_UPDATE))
 }

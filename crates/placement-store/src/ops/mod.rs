@@ -14,3 +14,4 @@ pub mod resource_provider;
 pub mod schema;
 pub mod standard;
 pub mod traits;
+pub mod usage;

@@ -70,21 +70,25 @@ pub async fn set_provider_traits(
     names: &[String],
     generation: Generation,
 ) -> Result<ProviderTraits> {
-    let mut tx = db.begin().await?;
-    let stored = rps::get_by_uuid(&mut tx, uuid)
-        .await?
-        .ok_or_else(|| Error::ResourceProviderNotFound(uuid.to_owned()))?;
-    if stored.provider.generation != generation {
-        return Err(Error::GenerationMismatch(GENERATION_CHANGED.to_owned()));
+    async {
+        let mut tx = db.begin().await?;
+        let stored = rps::get_by_uuid(&mut tx, uuid)
+            .await?
+            .ok_or_else(|| Error::ResourceProviderNotFound(uuid.to_owned()))?;
+        if stored.provider.generation != generation {
+            return Err(Error::GenerationMismatch(GENERATION_CHANGED.to_owned()));
+        }
+        let wanted = wanted_traits(&mut tx, names).await?;
+        let mut provider = stored.provider;
+        provider.generation = replace(&mut tx, stored.id, provider.generation, &wanted).await?;
+        tx.commit().await?;
+        Ok(ProviderTraits {
+            provider,
+            traits: wanted.into_iter().map(|(_, t)| t).collect(),
+        })
     }
-    let wanted = wanted_traits(&mut tx, names).await?;
-    let mut provider = stored.provider;
-    provider.generation = replace(&mut tx, stored.id, provider.generation, &wanted).await?;
-    tx.commit().await?;
-    Ok(ProviderTraits {
-        provider,
-        traits: wanted.into_iter().map(|(_, t)| t).collect(),
-    })
+    .await
+    .map_err(|e| e.lost_race(PROVIDER_CONCURRENT_UPDATE))
 }
 
 /// Removes every trait of provider `uuid` (`DELETE …/traits`), guarded by
@@ -95,12 +99,16 @@ pub async fn set_provider_traits(
 /// [`PROVIDER_CONCURRENT_UPDATE`] when another writer won the CAS.
 #[instrument(skip(db), err)]
 pub async fn delete_provider_traits(db: &Database, uuid: &str) -> Result<()> {
-    let mut tx = db.begin().await?;
-    let stored = rps::get_by_uuid(&mut tx, uuid)
-        .await?
-        .ok_or_else(|| Error::ResourceProviderNotFound(uuid.to_owned()))?;
-    replace(&mut tx, stored.id, stored.provider.generation, &[]).await?;
-    tx.commit().await
+    async {
+        let mut tx = db.begin().await?;
+        let stored = rps::get_by_uuid(&mut tx, uuid)
+            .await?
+            .ok_or_else(|| Error::ResourceProviderNotFound(uuid.to_owned()))?;
+        replace(&mut tx, stored.id, stored.provider.generation, &[]).await?;
+        tx.commit().await
+    }
+    .await
+    .map_err(|e| e.lost_race(PROVIDER_CONCURRENT_UPDATE))
 }
 
 /// The traits named, looked up as upstream's `get_all(name_in=…)` does (so

@@ -17,7 +17,9 @@ INNER JOIN projects p ON c.project_id = p.id
 INNER JOIN users u ON c.user_id = u.id
 LEFT OUTER JOIN consumer_types ct ON c.consumer_type_id = ct.id";
 
-fn consumer_from_row(r: &Row) -> Result<Consumer> {
+/// A consumer from the first eleven columns of `r`, in [`SELECT_CONSUMER`]'s
+/// order; other queries that join consumers put those columns first.
+pub(crate) fn consumer_from_row(r: &Row) -> Result<Consumer> {
     let uuid_text = r.get_string(1)?;
     let uuid = uuid_text
         .parse::<ConsumerUuid>()

@@ -3,6 +3,7 @@
 //! Nothing here commits or opens a transaction: units of work in `ops` do.
 
 pub(crate) mod aggregates;
+pub(crate) mod allocations;
 pub(crate) mod consumer_types;
 pub(crate) mod consumers;
 pub(crate) mod inventories;
@@ -12,6 +13,7 @@ pub(crate) mod resource_classes;
 pub(crate) mod resource_providers;
 pub(crate) mod standard;
 pub(crate) mod traits;
+pub(crate) mod usages;
 
 /// Now, as upstream stamps `created_at`/`updated_at`: naive UTC to the
 /// microsecond.
