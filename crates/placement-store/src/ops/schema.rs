@@ -9,8 +9,9 @@
 
 use tracing::{info, instrument, warn};
 
-use crate::db::{Database, Tx};
+use crate::db::{Backend, Database, Tx};
 use crate::error::{Error, Result};
+use crate::params;
 use crate::schema::migrate::{self, Inspection};
 use crate::schema::{resolve_revision, revision_index, HEAD, INITIAL, REVISIONS};
 
@@ -99,6 +100,9 @@ pub async fn upgrade(db: &Database, target: &str) -> Result<SyncReport> {
     // on, so the bound only stops a pathological loop.
     for _ in 0..(REVISIONS.len() * 3 + 1) {
         let mut tx = db.begin().await?;
+        if let Err(e) = serialize_migrations(db, &mut tx).await {
+            return Err(abandon(tx, e).await);
+        }
         let planned = plan(&mut tx, target).await;
         let (current, next) = match planned {
             Ok(p) => p,
@@ -142,6 +146,26 @@ pub async fn upgrade(db: &Database, target: &str) -> Result<SyncReport> {
     Err(Error::Schema(
         "schema sync made no progress: another process keeps changing alembic_version".to_owned(),
     ))
+}
+
+/// The PostgreSQL advisory lock key schema steps take ("placemnt" in
+/// ASCII), so only one process migrates at a time.
+const MIGRATION_LOCK_KEY: i64 = 0x706c_6163_656d_6e74;
+
+/// Makes concurrent migrators on PostgreSQL take turns: without it, two
+/// processes creating the same table can race on the implicit sequence
+/// name and leave a `…_seq1` default behind. The lock is released with the
+/// step's transaction. SQLite's write transactions already serialize;
+/// MySQL commits DDL on its own, so a lock could not cover a step there.
+async fn serialize_migrations(db: &Database, tx: &mut Tx) -> Result<()> {
+    if db.backend() == Backend::Postgres {
+        tx.fetch_one(
+            "SELECT 1 FROM pg_advisory_xact_lock(?)",
+            params![MIGRATION_LOCK_KEY],
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// Where the database stands before a step.
