@@ -33,7 +33,7 @@ pub struct ProviderAggregates {
 ///
 /// # Errors
 /// [`Error::ResourceProviderNotFound`]; database errors.
-#[instrument(skip(db), err)]
+#[instrument(skip(db), err(level = "debug"))]
 pub async fn get_provider_aggregates(db: &Database, uuid: &str) -> Result<ProviderAggregates> {
     let mut tx = db.begin_read().await?;
     let stored = rps::get_by_uuid(&mut tx, uuid)
@@ -60,7 +60,7 @@ pub async fn get_provider_aggregates(db: &Database, uuid: &str) -> Result<Provid
 /// with [`PROVIDER_CONCURRENT_UPDATE`] when another writer won the CAS;
 /// [`Error::MaxDbRetriesExceeded`] after repeated lost aggregate-creation
 /// races.
-#[instrument(skip(db), err)]
+#[instrument(skip(db), err(level = "debug"))]
 pub async fn set_provider_aggregates(
     db: &Database,
     uuid: &str,

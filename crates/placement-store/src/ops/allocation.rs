@@ -89,7 +89,7 @@ pub struct ProviderAllocations {
 ///
 /// # Errors
 /// Database failures only.
-#[instrument(skip(db), err)]
+#[instrument(skip(db), err(level = "debug"))]
 pub async fn get_for_consumer(db: &Database, uuid: &str) -> Result<Option<ConsumerAllocations>> {
     let mut tx = db.begin_read().await?;
     let rows = q::for_consumer(&mut tx, uuid).await?;
@@ -125,7 +125,7 @@ fn provider_uuid(text: &str) -> Result<ProviderUuid> {
 ///
 /// # Errors
 /// [`Error::ResourceProviderNotFound`].
-#[instrument(skip(db), err)]
+#[instrument(skip(db), err(level = "debug"))]
 pub async fn get_for_provider(db: &Database, uuid: &str) -> Result<ProviderAllocations> {
     let mut tx = db.begin_read().await?;
     let stored = rp_q::get_by_uuid(&mut tx, uuid)
@@ -166,7 +166,7 @@ pub async fn get_for_provider(db: &Database, uuid: &str) -> Result<ProviderAlloc
 /// See the module documentation for the order of checks and each error;
 /// [`Error::ConcurrentUpdate`] with [`PROVIDER_CONCURRENT_UPDATE_DETAIL`]
 /// when the retries run out.
-#[instrument(skip_all, fields(consumers = requests.len()), err)]
+#[instrument(skip_all, fields(consumers = requests.len()), err(level = "debug"))]
 pub async fn replace(
     db: &Database,
     requests: &[AllocationRequest],
@@ -191,7 +191,7 @@ async fn replace_once(db: &Database, requests: &[AllocationRequest]) -> Result<A
 ///
 /// # Errors
 /// [`Error::AllocationsNotFound`] when it has none.
-#[instrument(skip(db), err)]
+#[instrument(skip(db), err(level = "debug"))]
 pub async fn delete_for_consumer(db: &Database, uuid: &str) -> Result<()> {
     let mut tx = db.begin().await?;
     let rows = q::for_consumer(&mut tx, uuid).await?;
@@ -220,7 +220,7 @@ pub async fn delete_for_consumer(db: &Database, uuid: &str) -> Result<()> {
 /// is not the client's; [`Error::ResourceClassNotFound`];
 /// [`Error::InventoryInUse`] when the final inventory drops a class still
 /// allocated; everything [`replace`] reports.
-#[instrument(skip_all, fields(providers = inventories.len(), consumers = allocations.len()), err)]
+#[instrument(skip_all, fields(providers = inventories.len(), consumers = allocations.len()), err(level = "debug"))]
 pub async fn reshape(
     db: &Database,
     inventories: &[InventoryReplacement],
@@ -378,6 +378,17 @@ where
                         % 10,
                 );
                 tokio::time::sleep(Duration::from_millis(u64::from(n) * 5 + jitter)).await;
+            }
+            Err(e)
+                if retryable(&e)
+                    && !matches!(&e, Error::Database(d) if d.kind() == DbErrorKind::ConnectionLost) =>
+            {
+                // Still losing races on the last attempt: a conflict for the
+                // client to retry, not a server failure.
+                warn!(attempt = n, what, error = %e, "exceeded retry limit on conflicting writers");
+                return Err(Error::ConcurrentUpdate(
+                    PROVIDER_CONCURRENT_UPDATE_DETAIL.to_owned(),
+                ));
             }
             Err(e) => return Err(e),
         }

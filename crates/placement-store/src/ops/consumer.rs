@@ -73,7 +73,7 @@ macro_rules! get_or_create {
 ///
 /// # Errors
 /// A database error that persisted through several tries.
-#[instrument(skip(db), err)]
+#[instrument(skip(db), err(level = "debug"))]
 pub async fn ensure_project(db: &Database, external_id: &str) -> Result<Project> {
     let id = get_or_create!(
         db,
@@ -87,7 +87,7 @@ pub async fn ensure_project(db: &Database, external_id: &str) -> Result<Project>
 ///
 /// # Errors
 /// As [`ensure_project`].
-#[instrument(skip(db), err)]
+#[instrument(skip(db), err(level = "debug"))]
 pub async fn ensure_user(db: &Database, external_id: &str) -> Result<User> {
     let id = get_or_create!(
         db,
@@ -101,7 +101,7 @@ pub async fn ensure_user(db: &Database, external_id: &str) -> Result<User> {
 ///
 /// # Errors
 /// As [`ensure_project`].
-#[instrument(skip(db), err)]
+#[instrument(skip(db), err(level = "debug"))]
 pub async fn ensure_consumer_type(db: &Database, name: &str) -> Result<ConsumerType> {
     get_or_create!(
         db,
@@ -115,7 +115,7 @@ pub async fn ensure_consumer_type(db: &Database, name: &str) -> Result<ConsumerT
 /// # Errors
 /// [`Error::ConsumerExists`] when the UUID is taken (on every backend, from
 /// the unique constraint, not from a prior read); database errors otherwise.
-#[instrument(skip(db), fields(consumer = %new.uuid), err)]
+#[instrument(skip(db), fields(consumer = %new.uuid), err(level = "debug"))]
 pub async fn create_consumer(db: &Database, new: &NewConsumer) -> Result<Consumer> {
     let mut tx = db.begin().await?;
     match consumers::insert(&mut tx, new).await {
@@ -136,7 +136,7 @@ pub async fn create_consumer(db: &Database, new: &NewConsumer) -> Result<Consume
 ///
 /// # Errors
 /// [`Error::ConsumerNotFound`] when there is no such consumer.
-#[instrument(skip(db), err)]
+#[instrument(skip(db), err(level = "debug"))]
 pub async fn get_consumer(db: &Database, uuid: ConsumerUuid) -> Result<Consumer> {
     let mut tx = db.begin_read().await?;
     consumers::get_by_uuid(&mut tx, uuid)
@@ -149,7 +149,7 @@ pub async fn get_consumer(db: &Database, uuid: ConsumerUuid) -> Result<Consumer>
 ///
 /// # Errors
 /// Database errors only.
-#[instrument(skip(db), err)]
+#[instrument(skip(db), err(level = "debug"))]
 pub async fn find_consumer(db: &Database, uuid: ConsumerUuid) -> Result<Option<Consumer>> {
     let mut tx = db.begin_read().await?;
     consumers::get_by_uuid(&mut tx, uuid).await
@@ -162,7 +162,7 @@ pub async fn find_consumer(db: &Database, uuid: ConsumerUuid) -> Result<Option<C
 /// # Errors
 /// [`Error::ConcurrentUpdate`] when the consumer changed or vanished since
 /// `read` was taken.
-#[instrument(skip(db, read), fields(consumer = %read.uuid), err)]
+#[instrument(skip(db, read), fields(consumer = %read.uuid), err(level = "debug"))]
 pub async fn update_consumer(
     db: &Database,
     read: &Consumer,
@@ -196,7 +196,7 @@ pub async fn update_consumer(
 /// # Errors
 /// [`Error::ConcurrentUpdate`] when the stored generation is no longer
 /// `read.generation` (or the consumer is gone).
-#[instrument(skip(db, read), fields(consumer = %read.uuid, generation = %read.generation), err)]
+#[instrument(skip(db, read), fields(consumer = %read.uuid, generation = %read.generation), err(level = "debug"))]
 pub async fn increment_generation(db: &Database, read: &Consumer) -> Result<Generation> {
     let mut tx = db.begin().await?;
     let matched = consumers::increment_generation(&mut tx, read.id, read.generation).await?;
@@ -211,7 +211,7 @@ pub async fn increment_generation(db: &Database, read: &Consumer) -> Result<Gene
 ///
 /// # Errors
 /// [`Error::ConsumerNotFound`] when there was nothing to delete.
-#[instrument(skip(db), err)]
+#[instrument(skip(db), err(level = "debug"))]
 pub async fn delete_consumer(db: &Database, uuid: ConsumerUuid) -> Result<()> {
     let mut tx = db.begin().await?;
     if consumers::delete_by_uuid(&mut tx, uuid).await? == 0 {
@@ -225,7 +225,7 @@ pub async fn delete_consumer(db: &Database, uuid: ConsumerUuid) -> Result<()> {
 ///
 /// # Errors
 /// Database errors only.
-#[instrument(skip(db, uuids), fields(count = uuids.len()), err)]
+#[instrument(skip(db, uuids), fields(count = uuids.len()), err(level = "debug"))]
 pub async fn delete_consumers_if_no_allocations(
     db: &Database,
     uuids: &[ConsumerUuid],
@@ -246,7 +246,7 @@ pub async fn delete_consumers_if_no_allocations(
 ///
 /// # Errors
 /// Database errors only; the batch is all or nothing.
-#[instrument(skip(db), err)]
+#[instrument(skip(db), err(level = "debug"))]
 pub async fn create_incomplete_consumers(
     db: &Database,
     incomplete_project_id: &str,
@@ -268,7 +268,7 @@ pub async fn create_incomplete_consumers(
 ///
 /// # Errors
 /// Database errors only.
-#[instrument(skip(db), err)]
+#[instrument(skip(db), err(level = "debug"))]
 pub async fn count_incomplete_consumers(db: &Database) -> Result<i64> {
     let mut tx = db.begin_read().await?;
     consumers::count_missing_for_allocations(&mut tx).await

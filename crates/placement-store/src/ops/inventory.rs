@@ -162,7 +162,7 @@ pub(crate) async fn replace_records(
 ///
 /// # Errors
 /// [`Error::ResourceProviderNotFound`] when there is no such provider.
-#[instrument(skip(db), err)]
+#[instrument(skip(db), err(level = "debug"))]
 pub async fn get_inventories(db: &Database, uuid: &str) -> Result<ProviderInventories> {
     let mut tx = db.begin_read().await?;
     let stored = provider(&mut tx, uuid).await?;
@@ -183,7 +183,7 @@ pub async fn get_inventories(db: &Database, uuid: &str) -> Result<ProviderInvent
 /// [`Error::ResourceProviderNotFound`], [`Error::ResourceClassNotFound`],
 /// [`Error::InventoryExists`] when the class is already there,
 /// [`Error::ConcurrentUpdate`] when the generation swap is lost.
-#[instrument(skip(db, record), fields(class = %record.resource_class), err)]
+#[instrument(skip(db, record), fields(class = %record.resource_class), err(level = "debug"))]
 pub async fn add_inventory(
     db: &Database,
     uuid: &str,
@@ -217,7 +217,7 @@ pub async fn add_inventory(
 /// [`Error::ResourceClassNotFound`];
 /// [`Error::InventoryWithResourceClassNotFound`] when the provider has no
 /// inventory of the class.
-#[instrument(skip(db, record), fields(class = %record.resource_class), err)]
+#[instrument(skip(db, record), fields(class = %record.resource_class), err(level = "debug"))]
 pub async fn update_inventory(
     db: &Database,
     uuid: &str,
@@ -248,7 +248,7 @@ pub async fn update_inventory(
 /// [`Error::ConcurrentUpdate`] as [`update_inventory`];
 /// [`Error::ResourceClassNotFound`] for an unknown class;
 /// [`Error::InventoryInUse`] when a class to remove has allocations.
-#[instrument(skip(db, records), err)]
+#[instrument(skip(db, records), err(level = "debug"))]
 pub async fn set_inventories(
     db: &Database,
     uuid: &str,
@@ -272,7 +272,7 @@ pub async fn set_inventories(
 /// [`Error::ResourceClassNotFound`]; [`Error::InventoryInUse`] when the
 /// class has allocations; [`Error::InventoryNotFoundForDelete`] when the
 /// provider has none of it; [`Error::ConcurrentUpdate`] on a lost swap.
-#[instrument(skip(db), err)]
+#[instrument(skip(db), err(level = "debug"))]
 pub async fn delete_inventory(
     db: &Database,
     uuid: &str,

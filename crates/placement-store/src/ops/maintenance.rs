@@ -13,7 +13,7 @@ use crate::queries::resource_providers;
 ///
 /// # Errors
 /// Database errors only; the batch is all or nothing.
-#[instrument(skip(db), err)]
+#[instrument(skip(db), err(level = "debug"))]
 pub async fn set_root_provider_ids(db: &Database, max_count: u64) -> Result<MigrationCount> {
     let mut tx = db.begin().await?;
     let done = resource_providers::set_missing_root_ids(&mut tx, max_count).await?;
@@ -25,7 +25,7 @@ pub async fn set_root_provider_ids(db: &Database, max_count: u64) -> Result<Migr
 ///
 /// # Errors
 /// Database errors only.
-#[instrument(skip(db), err)]
+#[instrument(skip(db), err(level = "debug"))]
 pub async fn count_missing_root_provider_ids(db: &Database) -> Result<i64> {
     let mut tx = db.begin_read().await?;
     resource_providers::count_missing_root_ids(&mut tx).await

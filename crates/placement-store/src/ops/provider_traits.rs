@@ -37,7 +37,7 @@ pub struct ProviderTraits {
 ///
 /// # Errors
 /// [`Error::ResourceProviderNotFound`]; database errors.
-#[instrument(skip(db), err)]
+#[instrument(skip(db), err(level = "debug"))]
 pub async fn get_provider_traits(db: &Database, uuid: &str) -> Result<ProviderTraits> {
     let mut tx = db.begin_read().await?;
     let stored = rps::get_by_uuid(&mut tx, uuid)
@@ -63,7 +63,7 @@ pub async fn get_provider_traits(db: &Database, uuid: &str) -> Result<ProviderTr
 /// generation; [`Error::TraitNotFound`] naming the unknown traits (comma
 /// separated); [`Error::ConcurrentUpdate`] with
 /// [`PROVIDER_CONCURRENT_UPDATE`] when another writer won the CAS.
-#[instrument(skip(db), err)]
+#[instrument(skip(db), err(level = "debug"))]
 pub async fn set_provider_traits(
     db: &Database,
     uuid: &str,
@@ -97,7 +97,7 @@ pub async fn set_provider_traits(
 /// # Errors
 /// [`Error::ResourceProviderNotFound`]; [`Error::ConcurrentUpdate`] with
 /// [`PROVIDER_CONCURRENT_UPDATE`] when another writer won the CAS.
-#[instrument(skip(db), err)]
+#[instrument(skip(db), err(level = "debug"))]
 pub async fn delete_provider_traits(db: &Database, uuid: &str) -> Result<()> {
     async {
         let mut tx = db.begin().await?;

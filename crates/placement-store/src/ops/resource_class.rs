@@ -26,7 +26,7 @@ const CREATE_ATTEMPTS: usize = 100;
 ///
 /// # Errors
 /// Database errors only.
-#[instrument(skip_all, err)]
+#[instrument(skip_all, err(level = "debug"))]
 pub async fn list_resource_classes(db: &Database) -> Result<Vec<ResourceClass>> {
     let mut tx = db.begin_read().await?;
     q::all(&mut tx).await
@@ -36,7 +36,7 @@ pub async fn list_resource_classes(db: &Database) -> Result<Vec<ResourceClass>> 
 ///
 /// # Errors
 /// [`Error::ResourceClassNotFound`] when there is none.
-#[instrument(skip(db), err)]
+#[instrument(skip(db), err(level = "debug"))]
 pub async fn get_resource_class(db: &Database, name: &str) -> Result<ResourceClass> {
     let mut tx = db.begin_read().await?;
     q::get_by_name(&mut tx, name)
@@ -50,7 +50,7 @@ pub async fn get_resource_class(db: &Database, name: &str) -> Result<ResourceCla
 /// [`Error::ResourceClassExists`] when the name is taken;
 /// [`Error::MaxDbRetriesExceeded`] when 100 attempts all lost the race for
 /// an id; database errors otherwise.
-#[instrument(skip(db), fields(name = %name), err)]
+#[instrument(skip(db), fields(name = %name), err(level = "debug"))]
 pub async fn create_resource_class(db: &Database, name: &CustomClassName) -> Result<ResourceClass> {
     for attempt in 1..=CREATE_ATTEMPTS {
         match try_create(db, name).await {
@@ -109,7 +109,7 @@ pub enum Ensured {
 /// # Errors
 /// As [`create_resource_class`], except that a name taken (even by a
 /// concurrent creator) is [`Ensured::Existing`], not an error.
-#[instrument(skip(db), fields(name = %name), err)]
+#[instrument(skip(db), fields(name = %name), err(level = "debug"))]
 pub async fn ensure_resource_class(db: &Database, name: &CustomClassName) -> Result<Ensured> {
     match get_resource_class(db, name.as_str()).await {
         Ok(existing) => return Ok(Ensured::Existing(existing)),
@@ -132,7 +132,7 @@ pub async fn ensure_resource_class(db: &Database, name: &CustomClassName) -> Res
 /// [`Error::ResourceClassCannotUpdateStandard`] (carrying `name`) for a
 /// standard class; [`Error::ResourceClassExists`] (carrying the new name)
 /// when the new name is taken.
-#[instrument(skip(db), fields(new_name = %new_name), err)]
+#[instrument(skip(db), fields(new_name = %new_name), err(level = "debug"))]
 pub async fn update_resource_class(
     db: &Database,
     name: &str,
@@ -167,7 +167,7 @@ pub async fn update_resource_class(
 /// meanwhile); [`Error::ResourceClassCannotDeleteStandard`] for a standard
 /// class; [`Error::ResourceClassInUse`] when some provider has inventory of
 /// it.
-#[instrument(skip(db), err)]
+#[instrument(skip(db), err(level = "debug"))]
 pub async fn delete_resource_class(db: &Database, name: &str) -> Result<()> {
     let mut tx = db.begin().await?;
     let class = q::get_by_name(&mut tx, name)

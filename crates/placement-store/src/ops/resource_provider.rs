@@ -32,7 +32,7 @@ const NO_PARENT: &str = "parent provider UUID does not exist.";
 /// database errors otherwise. Checks run in upstream's order, and a filter
 /// that already matches nothing ends the search before later filters are
 /// looked up, as upstream's does.
-#[instrument(skip_all, err)]
+#[instrument(skip_all, err(level = "debug"))]
 pub async fn list_resource_providers(
     db: &Database,
     filter: &ProviderFilter,
@@ -136,7 +136,7 @@ async fn aggregate_ids(tx: &mut Tx, uuids: &BTreeSet<String>) -> Result<Vec<i64>
 ///
 /// # Errors
 /// [`Error::ResourceProviderNotFound`] when there is none.
-#[instrument(skip(db), err)]
+#[instrument(skip(db), err(level = "debug"))]
 pub async fn get_resource_provider(db: &Database, uuid: &str) -> Result<ResourceProvider> {
     let mut tx = db.begin_read().await?;
     q::get_by_uuid(&mut tx, uuid)
@@ -153,7 +153,7 @@ pub async fn get_resource_provider(db: &Database, uuid: &str) -> Result<Resource
 /// does not exist; [`Error::DuplicateProviderUuid`] or
 /// [`Error::DuplicateProviderName`] when either is taken (the uuid is
 /// reported when both are); database errors otherwise.
-#[instrument(skip(db), fields(uuid = %new.uuid), err)]
+#[instrument(skip(db), fields(uuid = %new.uuid), err(level = "debug"))]
 pub async fn create_resource_provider(
     db: &Database,
     new: &NewProvider,
@@ -228,7 +228,7 @@ pub struct UpdatedProvider {
 /// a missing parent, a change of parent before 1.37, or a parent inside the
 /// provider's own subtree; [`Error::DuplicateProviderName`] when the name
 /// is taken.
-#[instrument(skip(db, update), err)]
+#[instrument(skip(db, update), err(level = "debug"))]
 pub async fn update_resource_provider(
     db: &Database,
     uuid: &str,
@@ -342,7 +342,7 @@ async fn get_subtree(tx: &mut Tx, me: &q::StoredProvider) -> Result<Vec<q::Store
 /// [`Error::ResourceProviderNotFound`];
 /// [`Error::CannotDeleteParentResourceProvider`] when it has children;
 /// [`Error::ResourceProviderInUse`] when allocations name it.
-#[instrument(skip(db), err)]
+#[instrument(skip(db), err(level = "debug"))]
 pub async fn delete_resource_provider(db: &Database, uuid: &str) -> Result<()> {
     let mut tx = db.begin().await?;
     let me = q::get_by_uuid(&mut tx, uuid)

@@ -90,7 +90,7 @@ pub async fn sync(db: &Database) -> Result<SyncReport> {
 ///   revision finds data that `placement-manage db online_data_migrations`
 ///   must fix first (the message gives the count).
 /// - [`Error::Database`] when a statement fails.
-#[instrument(skip_all, fields(to = target), err)]
+#[instrument(skip_all, fields(to = target), err(level = "debug"))]
 pub async fn upgrade(db: &Database, target: &str) -> Result<SyncReport> {
     let Some(target) = resolve_revision(target).and_then(|r| revision_index(r.id)) else {
         return Err(unknown_argument(target));
@@ -229,7 +229,7 @@ async fn abandon(tx: Tx, error: Error) -> Error {
 /// # Errors
 /// [`Error::Schema`] when more than one revision is recorded;
 /// [`Error::Database`] when the catalog cannot be read.
-#[instrument(skip_all, err)]
+#[instrument(skip_all, err(level = "debug"))]
 pub async fn version(db: &Database) -> Result<Option<String>> {
     let mut tx = db.begin_read().await?;
     let inspection = migrate::inspect(&mut tx).await;
@@ -246,7 +246,7 @@ pub async fn version(db: &Database) -> Result<Option<String>> {
 /// # Errors
 /// [`Error::Schema`] when `revision` is neither `head` nor a revision this
 /// code knows; [`Error::Database`] when the write fails.
-#[instrument(skip_all, fields(revision = revision), err)]
+#[instrument(skip_all, fields(revision = revision), err(level = "debug"))]
 pub async fn stamp(db: &Database, revision: &str) -> Result<&'static str> {
     let Some(target) = resolve_revision(revision) else {
         return Err(unknown_argument(revision));
@@ -269,7 +269,7 @@ pub async fn stamp(db: &Database, revision: &str) -> Result<&'static str> {
 /// # Errors
 /// [`Error::Schema`] when more than one revision is recorded;
 /// [`Error::Database`] when the catalog cannot be read.
-#[instrument(skip_all, err)]
+#[instrument(skip_all, err(level = "debug"))]
 pub async fn current_state(db: &Database) -> Result<SchemaState> {
     let mut tx = db.begin_read().await?;
     let inspection = migrate::inspect(&mut tx).await;

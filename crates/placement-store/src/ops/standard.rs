@@ -65,7 +65,7 @@ pub struct StandardSyncReport {
 /// insert still collides after several fresh attempts — which means a
 /// standard class's fixed id is held by a row of another name, something only
 /// a hand-edited database has.
-#[instrument(skip_all, err)]
+#[instrument(skip_all, err(level = "debug"))]
 pub async fn sync(db: &Database) -> Result<StandardSyncReport> {
     let traits_added = retrying("traits", || sync_traits(db)).await?;
     let resource_classes_added = retrying("resource classes", || sync_resource_classes(db)).await?;

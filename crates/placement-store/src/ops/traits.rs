@@ -32,7 +32,7 @@ pub enum EnsuredTrait {
 ///
 /// # Errors
 /// Database errors only.
-#[instrument(skip(db), err)]
+#[instrument(skip(db), err(level = "debug"))]
 pub async fn list_traits(db: &Database, filter: &TraitFilter) -> Result<Vec<Trait>> {
     let mut tx = db.begin_read().await?;
     q::list(&mut tx, filter).await
@@ -42,7 +42,7 @@ pub async fn list_traits(db: &Database, filter: &TraitFilter) -> Result<Vec<Trai
 ///
 /// # Errors
 /// [`Error::TraitNotFound`] when there is none.
-#[instrument(skip(db), err)]
+#[instrument(skip(db), err(level = "debug"))]
 pub async fn get_trait(db: &Database, name: &str) -> Result<Trait> {
     let mut tx = db.begin_read().await?;
     q::get_by_name(&mut tx, name)
@@ -57,7 +57,7 @@ pub async fn get_trait(db: &Database, name: &str) -> Result<Trait> {
 ///
 /// # Errors
 /// Database errors other than the unique violation of a lost race.
-#[instrument(skip(db), fields(name = %name), err)]
+#[instrument(skip(db), fields(name = %name), err(level = "debug"))]
 pub async fn ensure_trait(db: &Database, name: &CustomTraitName) -> Result<EnsuredTrait> {
     let mut tx = db.begin().await?;
     if let Some(stored) = q::get_by_name(&mut tx, name.as_str()).await? {
@@ -90,7 +90,7 @@ pub async fn ensure_trait(db: &Database, name: &CustomTraitName) -> Result<Ensur
 /// [`Error::TraitNotFound`] when there is no such trait (checked first, as
 /// upstream does); [`Error::TraitCannotDeleteStandard`] for a standard
 /// trait; [`Error::TraitInUse`] when a resource provider has it.
-#[instrument(skip(db), err)]
+#[instrument(skip(db), err(level = "debug"))]
 pub async fn delete_trait(db: &Database, name: &str) -> Result<()> {
     let mut tx = db.begin().await?;
     let stored = q::get_by_name(&mut tx, name)

@@ -33,7 +33,7 @@ pub struct ProviderUsages {
 ///
 /// # Errors
 /// [`Error::ResourceProviderNotFound`] when there is no such provider.
-#[instrument(skip(db), err)]
+#[instrument(skip(db), err(level = "debug"))]
 pub async fn provider_usages(db: &Database, uuid: &str) -> Result<ProviderUsages> {
     let mut tx = db.begin_read().await?;
     let stored = rp_q::get_by_uuid(&mut tx, uuid)
@@ -51,7 +51,7 @@ pub async fn provider_usages(db: &Database, uuid: &str) -> Result<ProviderUsages
 ///
 /// # Errors
 /// Database failures only.
-#[instrument(skip(db), err)]
+#[instrument(skip(db), err(level = "debug"))]
 pub async fn project_usages(
     db: &Database,
     project_id: &str,
@@ -85,7 +85,7 @@ pub struct ConsumerTypeUsages {
 ///
 /// # Errors
 /// Database failures only.
-#[instrument(skip(db), err)]
+#[instrument(skip(db), err(level = "debug"))]
 pub async fn project_usages_by_consumer_type(
     db: &Database,
     project_id: &str,
