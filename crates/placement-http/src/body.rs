@@ -666,6 +666,8 @@ pub(crate) struct Pattern {
 pub(crate) struct StringSchema {
     /// `pattern`, if the schema has one.
     pub(crate) pattern: Option<Pattern>,
+    /// `minLength`, in characters.
+    pub(crate) min_length: Option<usize>,
     /// `maxLength`, in characters.
     pub(crate) max_length: Option<usize>,
     /// `format`, checked as upstream's format checker does.
@@ -720,6 +722,21 @@ pub(crate) enum SchemaKind {
         /// The schema of values under matching keys.
         schema: &'static Schema,
     },
+    /// `{"type": "array", "minItems": …, "items": …}`.
+    List {
+        /// `minItems`.
+        min_items: usize,
+        /// The schema every item must match.
+        items: &'static Schema,
+    },
+    /// `{"type": ["integer", "null"]}`: an integer (as
+    /// [`SchemaKind::Integer`] counts them) or `null`.
+    IntegerOrNull,
+    /// `{"type": "object", …}` with any of the object keywords placement's
+    /// allocation and reshaper schemas combine, in the order upstream's dict
+    /// lists them: `jsonschema` reports errors in that order, and the first
+    /// of equally relevant errors is the one shown.
+    Dict(&'static [ObjectKeyword]),
     /// `{"type": "object", "properties": …, "required": …,
     /// "additionalProperties": false}`.
     Object {
@@ -732,6 +749,22 @@ pub(crate) enum SchemaKind {
     },
 }
 
+/// One keyword of a [`SchemaKind::Dict`] object schema.
+#[derive(Debug)]
+pub(crate) enum ObjectKeyword {
+    /// `minProperties`.
+    MinProperties(usize),
+    /// `properties`, in the schema's order.
+    Properties(&'static [(&'static str, Schema)]),
+    /// `patternProperties` with one pattern.
+    PatternProperties(Pattern, &'static Schema),
+    /// `additionalProperties: false` when `false`; names are additional
+    /// when neither `properties` nor `patternProperties` covers them.
+    AdditionalProperties(bool),
+    /// `required`, in the schema's order.
+    Required(&'static [&'static str]),
+}
+
 /// A schema node with its `pprint.pformat(width=72)` text, which
 /// `jsonschema` prints in every error.
 #[derive(Debug)]
@@ -742,12 +775,20 @@ pub(crate) struct Schema {
     pub(crate) pretty: &'static str,
 }
 
+/// One step of an instance path: an array index or an object key, kept
+/// apart because jsonschema prints (and orders) them as int and str.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum PathItem {
+    Index(usize),
+    Key(String),
+}
+
 struct SchemaError<'a> {
     message: String,
     keyword: &'static str,
     schema: &'a Schema,
     schema_path: Vec<&'static str>,
-    path: Vec<String>,
+    path: Vec<PathItem>,
     instance: PyValue,
     type_mismatch: bool,
     /// For `anyOf`: the branch error `best_match` descends to and prints
@@ -781,7 +822,7 @@ pub(crate) fn validate(value: &PyValue, schema: &Schema) -> Result<(), String> {
     }
 }
 
-fn relevance<'e>(error: &'e SchemaError<'_>) -> (std::cmp::Reverse<usize>, &'e [String], bool) {
+fn relevance<'e>(error: &'e SchemaError<'_>) -> (std::cmp::Reverse<usize>, &'e [PathItem], bool) {
     (
         std::cmp::Reverse(error.path.len()),
         &error.path,
@@ -792,7 +833,7 @@ fn relevance<'e>(error: &'e SchemaError<'_>) -> (std::cmp::Reverse<usize>, &'e [
 fn collect<'a>(
     value: &PyValue,
     schema: &'a Schema,
-    path: &mut Vec<String>,
+    path: &mut Vec<PathItem>,
     schema_path: &mut Vec<&'static str>,
     errors: &mut Vec<SchemaError<'a>>,
 ) {
@@ -829,6 +870,17 @@ fn collect<'a>(
                         "pattern",
                         false,
                     );
+                }
+            }
+            if let Some(min) = rules.min_length {
+                if char_len(s) < min {
+                    // jsonschema 4.23+ words a minimum of one differently.
+                    let message = if min == 1 {
+                        "should be non-empty"
+                    } else {
+                        "is too short"
+                    };
+                    push(format!("{} {message}", repr(value)), "minLength", false);
                 }
             }
             if let Some(max) = rules.max_length {
@@ -904,12 +956,135 @@ fn collect<'a>(
             };
             for (key, item) in items {
                 if (pattern.matches)(key) {
-                    path.push(key.clone());
+                    path.push(PathItem::Key(key.clone()));
                     schema_path.push("patternProperties");
                     schema_path.push(pattern.source);
                     collect(item, inner, path, schema_path, errors);
                     schema_path.truncate(schema_path.len() - 2);
                     path.pop();
+                }
+            }
+        }
+        SchemaKind::IntegerOrNull => {
+            let ok = match value {
+                PyValue::Null | PyValue::Int(_) => true,
+                PyValue::Float(f) => f.is_finite() && f.fract() == 0.0,
+                _ => false,
+            };
+            if !ok {
+                push(
+                    format!("{} is not of type 'integer', 'null'", repr(value)),
+                    "type",
+                    true,
+                );
+            }
+        }
+        SchemaKind::List { min_items, items } => {
+            let PyValue::List(list) = value else {
+                push(
+                    format!("{} is not of type 'array'", repr(value)),
+                    "type",
+                    true,
+                );
+                return;
+            };
+            if list.len() < *min_items {
+                let message = if *min_items == 1 {
+                    "should be non-empty"
+                } else {
+                    "is too short"
+                };
+                push(format!("{} {message}", repr(value)), "minItems", false);
+            }
+            for (index, item) in list.iter().enumerate() {
+                path.push(PathItem::Index(index));
+                schema_path.push("items");
+                collect(item, items, path, schema_path, errors);
+                schema_path.pop();
+                path.pop();
+            }
+        }
+        SchemaKind::Dict(keywords) => {
+            let PyValue::Object(entries) = value else {
+                push(
+                    format!("{} is not of type 'object'", repr(value)),
+                    "type",
+                    true,
+                );
+                return;
+            };
+            for keyword in *keywords {
+                match keyword {
+                    ObjectKeyword::MinProperties(min) => {
+                        if entries.len() < *min {
+                            let message = if *min == 1 {
+                                "should be non-empty"
+                            } else {
+                                "does not have enough properties"
+                            };
+                            let message = format!("{} {message}", repr(value));
+                            errors.push(own_error(
+                                schema,
+                                value,
+                                path,
+                                schema_path,
+                                message,
+                                "minProperties",
+                            ));
+                        }
+                    }
+                    ObjectKeyword::Properties(properties) => {
+                        for (name, property) in *properties {
+                            if let Some((_, item)) = entries.iter().find(|(k, _)| k == name) {
+                                path.push(PathItem::Key((*name).to_owned()));
+                                schema_path.push("properties");
+                                schema_path.push(name);
+                                collect(item, property, path, schema_path, errors);
+                                schema_path.truncate(schema_path.len() - 2);
+                                path.pop();
+                            }
+                        }
+                    }
+                    ObjectKeyword::PatternProperties(pattern, inner) => {
+                        for (key, item) in entries {
+                            if (pattern.matches)(key) {
+                                path.push(PathItem::Key(key.clone()));
+                                schema_path.push("patternProperties");
+                                schema_path.push(pattern.source);
+                                collect(item, inner, path, schema_path, errors);
+                                schema_path.truncate(schema_path.len() - 2);
+                                path.pop();
+                            }
+                        }
+                    }
+                    ObjectKeyword::AdditionalProperties(true) => {}
+                    ObjectKeyword::AdditionalProperties(false) => {
+                        if let Some(message) = additional_properties(entries, keywords) {
+                            errors.push(own_error(
+                                schema,
+                                value,
+                                path,
+                                schema_path,
+                                message,
+                                "additionalProperties",
+                            ));
+                        }
+                    }
+                    ObjectKeyword::Required(required) => {
+                        for name in *required {
+                            if !entries.iter().any(|(k, _)| k == name) {
+                                let message = format!("{} is a required property", str_repr(name));
+                                errors.push(own_error(
+                                    schema,
+                                    value,
+                                    path,
+                                    schema_path,
+                                    message,
+                                    "required",
+                                ));
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -936,7 +1111,7 @@ fn collect<'a>(
             };
             let mut nested = Vec::new();
             for (index, item) in list.iter().enumerate() {
-                path.push(index.to_string());
+                path.push(PathItem::Index(index));
                 schema_path.push("items");
                 collect(item, items, path, schema_path, &mut nested);
                 schema_path.pop();
@@ -1011,7 +1186,7 @@ fn collect<'a>(
             let mut nested = Vec::new();
             for (name, property) in *properties {
                 if let Some((_, item)) = items.iter().find(|(k, _)| k == name) {
-                    path.push((*name).to_owned());
+                    path.push(PathItem::Key((*name).to_owned()));
                     schema_path.push("properties");
                     schema_path.push(name);
                     collect(item, property, path, schema_path, &mut nested);
@@ -1064,6 +1239,73 @@ fn collect<'a>(
     }
 }
 
+/// An error of a keyword other than `type` at this node.
+fn own_error<'a>(
+    schema: &'a Schema,
+    value: &PyValue,
+    path: &[PathItem],
+    schema_path: &[&'static str],
+    message: String,
+    keyword: &'static str,
+) -> SchemaError<'a> {
+    SchemaError {
+        message,
+        keyword,
+        schema,
+        schema_path: schema_path.to_vec(),
+        path: path.to_vec(),
+        instance: value.clone(),
+        type_mismatch: false,
+        descend: None,
+    }
+}
+
+/// `jsonschema`'s `additionalProperties: false` message for the names of
+/// `entries` that neither `properties` nor `patternProperties` covers
+/// (sorted, as jsonschema 4.26 sorts them); `None` when there are none.
+fn additional_properties(
+    entries: &[(String, PyValue)],
+    keywords: &[ObjectKeyword],
+) -> Option<String> {
+    let mut known: &[(&str, Schema)] = &[];
+    let mut pattern: Option<&Pattern> = None;
+    for keyword in keywords {
+        match keyword {
+            ObjectKeyword::Properties(properties) => known = properties,
+            ObjectKeyword::PatternProperties(p, _) => pattern = Some(p),
+            _ => {}
+        }
+    }
+    let mut extras: Vec<&str> = entries
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .filter(|k| !known.iter().any(|(name, _)| name == k))
+        .filter(|k| !pattern.is_some_and(|p| (p.matches)(k)))
+        .collect();
+    if extras.is_empty() {
+        return None;
+    }
+    extras.sort_unstable();
+    let joined = extras
+        .iter()
+        .map(|k| str_repr(k))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Some(match pattern {
+        Some(p) => {
+            let verb = if extras.len() == 1 { "does" } else { "do" };
+            format!(
+                "{joined} {verb} not match any of the regexes: {}",
+                str_repr(p.source)
+            )
+        }
+        None => {
+            let verb = if extras.len() == 1 { "was" } else { "were" };
+            format!("Additional properties are not allowed ({joined} {verb} unexpected)")
+        }
+    })
+}
+
 /// `minimum` and `maximum` as `jsonschema` checks them, each bound with
 /// the text its message prints. Integers beyond `f64` precision compare
 /// approximately, which is exact at the 2^31 bounds in use.
@@ -1104,7 +1346,7 @@ fn render(error: &SchemaError<'_>) -> String {
         let mut out = word.to_owned();
         for part in parts {
             if !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()) {
-                // An array index (an anyOf branch) prints as an integer.
+                // An anyOf branch prints as an integer.
                 let _ = write!(out, "[{part}]");
             } else {
                 let _ = write!(out, "[{}]", str_repr(part));
@@ -1113,6 +1355,13 @@ fn render(error: &SchemaError<'_>) -> String {
         out
     };
     let schema_path: Vec<String> = error.schema_path.iter().map(|s| (*s).to_owned()).collect();
+    let mut instance_path = "instance".to_owned();
+    for item in &error.path {
+        let _ = match item {
+            PathItem::Index(i) => write!(instance_path, "[{i}]"),
+            PathItem::Key(k) => write!(instance_path, "[{}]", str_repr(k)),
+        };
+    }
     let indent = |text: &str| text.replace('\n', "\n    ");
     format!(
         "{}\n\nFailed validating {} in {}:\n    {}\n\nOn {}:\n    {}",
@@ -1120,7 +1369,7 @@ fn render(error: &SchemaError<'_>) -> String {
         str_repr(error.keyword),
         index("schema", &schema_path),
         indent(error.schema.pretty),
-        index("instance", &error.path),
+        instance_path,
         indent(&pformat(&error.instance)),
     )
 }
@@ -1257,5 +1506,145 @@ mod tests {
             pformat(&list),
             format!("['{}',\n '{}']", "x".repeat(40), "y".repeat(40))
         );
+    }
+
+    const DIGITS: Pattern = Pattern {
+        source: "^[0-9]+$",
+        matches: |s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()),
+    };
+
+    const NULLABLE: Schema = Schema {
+        kind: SchemaKind::IntegerOrNull,
+        pretty: "{'type': ['integer', 'null']}",
+    };
+
+    const NAMES: Schema = Schema {
+        kind: SchemaKind::List {
+            min_items: 1,
+            items: &NULLABLE,
+        },
+        pretty: "{'type': 'array', 'minItems': 1, 'items': {'type': ['integer', 'null']}}",
+    };
+
+    /// additionalProperties before required, as ALLOCATION_SCHEMA_V1_12.
+    static EXTRAS_FIRST: Schema = Schema {
+        kind: SchemaKind::Dict(&[
+            ObjectKeyword::Properties(&[("a", NULLABLE), ("list", NAMES)]),
+            ObjectKeyword::AdditionalProperties(false),
+            ObjectKeyword::Required(&["a"]),
+        ]),
+        pretty: "{}",
+    };
+
+    /// required before additionalProperties, as ALLOCATION_SCHEMA.
+    static REQUIRED_FIRST: Schema = Schema {
+        kind: SchemaKind::Dict(&[
+            ObjectKeyword::Properties(&[("a", NULLABLE)]),
+            ObjectKeyword::Required(&["a"]),
+            ObjectKeyword::AdditionalProperties(false),
+        ]),
+        pretty: "{}",
+    };
+
+    static BY_NUMBER: Schema = Schema {
+        kind: SchemaKind::Dict(&[
+            ObjectKeyword::MinProperties(1),
+            ObjectKeyword::PatternProperties(DIGITS, &NAMES),
+            ObjectKeyword::AdditionalProperties(false),
+        ]),
+        pretty: "{}",
+    };
+
+    fn first_line(value: &str, schema: &Schema) -> String {
+        let error = validate(&loads(value.as_bytes()).unwrap(), schema).unwrap_err();
+        error.lines().next().unwrap().to_owned()
+    }
+
+    #[test]
+    fn dict_errors_at_one_level_come_in_the_schemas_key_order() {
+        assert_eq!(
+            first_line(r#"{"z": 1, "b": 2}"#, &EXTRAS_FIRST),
+            "Additional properties are not allowed ('b', 'z' were unexpected)"
+        );
+        assert_eq!(
+            first_line(r#"{"z": 1}"#, &REQUIRED_FIRST),
+            "'a' is a required property"
+        );
+        assert!(validate(&loads(br#"{"a": null}"#).unwrap(), &REQUIRED_FIRST).is_ok());
+    }
+
+    #[test]
+    fn minimums_of_one_are_worded_as_jsonschema_4_23_words_them() {
+        assert_eq!(first_line("{}", &BY_NUMBER), "{} should be non-empty");
+        assert_eq!(
+            first_line(r#"{"1": []}"#, &BY_NUMBER),
+            "[] should be non-empty"
+        );
+        let two = Schema {
+            kind: SchemaKind::List {
+                min_items: 2,
+                items: &NULLABLE,
+            },
+            pretty: "{}",
+        };
+        assert_eq!(first_line("[1]", &two), "[1] is too short");
+        let name = Schema {
+            kind: SchemaKind::String(StringSchema {
+                pattern: None,
+                min_length: Some(1),
+                max_length: None,
+                format: None,
+            }),
+            pretty: "{}",
+        };
+        assert_eq!(first_line(r#""""#, &name), "'' should be non-empty");
+    }
+
+    #[test]
+    fn keys_outside_the_pattern_are_listed_sorted_against_the_regexes() {
+        assert_eq!(
+            first_line(r#"{"b": 1, "a": 2, "7": [1]}"#, &BY_NUMBER),
+            "'a', 'b' do not match any of the regexes: '^[0-9]+$'"
+        );
+        assert_eq!(
+            first_line(r#"{"b": 1}"#, &BY_NUMBER),
+            "'b' does not match any of the regexes: '^[0-9]+$'"
+        );
+    }
+
+    #[test]
+    fn integer_or_null_takes_integral_numbers_and_null_only() {
+        assert!(validate(&loads(b"[1, null, 2.0]").unwrap(), &NAMES).is_ok());
+        assert_eq!(
+            first_line(r#"["1"]"#, &NAMES),
+            "'1' is not of type 'integer', 'null'"
+        );
+        assert_eq!(
+            first_line("[true]", &NAMES),
+            "True is not of type 'integer', 'null'"
+        );
+    }
+
+    #[test]
+    fn numeric_keys_print_as_strings_and_indexes_as_integers() {
+        let error = validate(&loads(br#"{"12": [null, "x"]}"#).unwrap(), &BY_NUMBER).unwrap_err();
+        assert!(
+            error.contains(
+                "Failed validating 'type' in schema['patternProperties']['^[0-9]+$']['items']:"
+            ),
+            "{error}"
+        );
+        assert!(error.contains("On instance['12'][1]:"), "{error}");
+    }
+
+    #[test]
+    fn sibling_indexes_compare_as_numbers() {
+        // The greatest path wins among equally deep errors: index 10, not 9.
+        let error = validate(
+            &loads(br#"{"1": ["a", 0, 0, 0, 0, 0, 0, 0, 0, "b", "c"]}"#).unwrap(),
+            &BY_NUMBER,
+        )
+        .unwrap_err();
+        assert!(error.starts_with("'c' is not of type"), "{error}");
     }
 }

@@ -33,8 +33,8 @@
 //!
 //! async fn serve(store: placement_store::Database) -> Result<(), Box<dyn std::error::Error>> {
 //!     let settings = HttpSettings {
-//!         auth_strategy: AuthStrategy::Keystone,
 //!         url_prefix: UrlPrefix::new("/placement")?,
+//!         ..HttpSettings::new(AuthStrategy::Keystone)
 //!     };
 //!     let app = placement_http::router(AppState::new(settings, store));
 //!     let listener = tokio::net::TcpListener::bind("127.0.0.1:8778").await?;

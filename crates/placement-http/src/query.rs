@@ -45,6 +45,12 @@ impl QueryParams {
         Ok(params)
     }
 
+    /// Each key once, in first-seen order, with its last value: the
+    /// `dict(req.GET)` upstream validates.
+    pub(crate) fn pairs(&self) -> &[(String, String)] {
+        &self.pairs
+    }
+
     /// The value of `key` (the last one given).
     pub(crate) fn get(&self, key: &str) -> Option<&str> {
         self.pairs

@@ -12,7 +12,10 @@ use axum::routing::{MethodFilter, MethodRouter};
 use axum::Router;
 
 use crate::error::ApiError;
-use crate::handlers::{inventory, provider_links, resource_class, resource_provider, root, trait_};
+use crate::handlers::{allocation, reshaper};
+use crate::handlers::{
+    inventory, provider_links, resource_class, resource_provider, root, trait_, usage,
+};
 use crate::settings::{AppState, UrlPrefix};
 
 /// Upstream's declarations: path (relative to the mount) → methods. Each
@@ -26,9 +29,14 @@ fn table() -> Vec<Route> {
     table.extend(resource_class::routes());
     table.extend(resource_provider::routes());
     table.extend(inventory::routes());
+    table.extend(usage::provider_routes());
     table.extend(provider_links::aggregate_routes());
+    table.extend(allocation::provider_routes());
+    table.extend(allocation::routes());
     table.extend(trait_::routes());
     table.extend(provider_links::trait_routes());
+    table.extend(usage::total_routes());
+    table.extend(reshaper::routes());
     table
 }
 

@@ -5,6 +5,8 @@
 
 use std::sync::Arc;
 
+use placement_core::allocation::AllocationWriteOptions;
+use placement_core::consumer::DEFAULT_INCOMPLETE_CONSUMER_ID;
 use placement_store::Database;
 
 /// How requests are authenticated: upstream's `[api] auth_strategy`.
@@ -82,21 +84,50 @@ impl UrlPrefix {
 }
 
 /// Everything the HTTP layer needs to know about its deployment.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct HttpSettings {
     /// How requests are authenticated.
     pub auth_strategy: AuthStrategy,
     /// Where placement is mounted.
     pub url_prefix: UrlPrefix,
+    /// `[placement] incomplete_consumer_project_id`: the project that
+    /// allocations written before microversion 1.8 (which cannot name one)
+    /// are charged to.
+    pub incomplete_consumer_project_id: String,
+    /// `[placement] incomplete_consumer_user_id`: the user such allocations
+    /// are charged to.
+    pub incomplete_consumer_user_id: String,
+    /// `[placement] allocation_conflict_retry_count`: how often an
+    /// allocation write that lost a provider-generation race is retried
+    /// before the client gets a 409.
+    pub allocation_conflict_retry_count: u32,
 }
 
 impl HttpSettings {
-    /// Settings for a deployment at the root of the host.
+    /// Settings for a deployment at the root of the host, with upstream's
+    /// defaults for everything else.
     pub fn new(auth_strategy: AuthStrategy) -> Self {
         Self {
             auth_strategy,
             url_prefix: UrlPrefix::default(),
+            incomplete_consumer_project_id: DEFAULT_INCOMPLETE_CONSUMER_ID.to_owned(),
+            incomplete_consumer_user_id: DEFAULT_INCOMPLETE_CONSUMER_ID.to_owned(),
+            allocation_conflict_retry_count: AllocationWriteOptions::default().conflict_retry_count,
         }
+    }
+
+    /// The configured knobs of an allocation write.
+    pub fn allocation_write_options(&self) -> AllocationWriteOptions {
+        AllocationWriteOptions {
+            conflict_retry_count: self.allocation_conflict_retry_count,
+        }
+    }
+}
+
+impl Default for HttpSettings {
+    /// Keystone at the root of the host, upstream's defaults.
+    fn default() -> Self {
+        Self::new(AuthStrategy::default())
     }
 }
 
@@ -123,6 +154,24 @@ impl AppState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn settings_default_to_upstreams_incomplete_consumer_and_retry_count() {
+        let settings = HttpSettings::new(AuthStrategy::NoAuth2);
+        assert_eq!(
+            settings.incomplete_consumer_project_id,
+            "00000000-0000-0000-0000-000000000000"
+        );
+        assert_eq!(
+            settings.incomplete_consumer_user_id,
+            settings.incomplete_consumer_project_id
+        );
+        assert_eq!(settings.allocation_write_options().conflict_retry_count, 10);
+        assert_eq!(
+            HttpSettings::default().auth_strategy,
+            AuthStrategy::Keystone
+        );
+    }
 
     #[test]
     fn the_root_prefix_is_empty_however_it_is_written() {

@@ -129,6 +129,9 @@ async fn run(args: Args, config: Config) -> anyhow::Result<()> {
         },
         url_prefix: UrlPrefix::new(&args.url_prefix)
             .map_err(|e| anyhow::anyhow!("--url-prefix: {e}"))?,
+        incomplete_consumer_project_id: config.placement.incomplete_consumer_project_id.clone(),
+        incomplete_consumer_user_id: config.placement.incomplete_consumer_user_id.clone(),
+        allocation_conflict_retry_count: config.placement.allocation_conflict_retry_count,
     };
     let app = placement_http::router(AppState::new(settings, db.clone()));
     let listener = tokio::net::TcpListener::bind(args.bind)

@@ -233,6 +233,7 @@ static POST_INVENTORY_SCHEMA: Schema = Schema {
                 Schema {
                     kind: SchemaKind::String(StringSchema {
                         pattern: Some(RC_PATTERN),
+                        min_length: None,
                         max_length: None,
                         format: None,
                     }),

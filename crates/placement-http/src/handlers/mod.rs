@@ -2,10 +2,13 @@
 //! them. Each extracts what it needs, calls one `ops::` function and renders
 //! the result for the negotiated microversion.
 
+pub(crate) mod allocation;
 pub(crate) mod inventory;
 pub(crate) mod provider_links;
+pub(crate) mod reshaper;
 pub(crate) mod resource_class;
 pub(crate) mod resource_provider;
 pub(crate) mod root;
 pub(crate) mod trait_;
+pub(crate) mod usage;
 pub(crate) mod util;

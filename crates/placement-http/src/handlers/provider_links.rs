@@ -58,6 +58,7 @@ const AGGREGATES_GENERATION: (u16, u16) = (1, 19);
 const TRAIT_SCHEMA: Schema = Schema {
     kind: SchemaKind::String(StringSchema {
         pattern: None,
+        min_length: None,
         max_length: Some(255),
         format: None,
     }),
@@ -110,6 +111,7 @@ const UUID_FORMAT: Format = Format {
 const AGGREGATE_UUID_SCHEMA: Schema = Schema {
     kind: SchemaKind::String(StringSchema {
         pattern: None,
+        min_length: None,
         max_length: None,
         format: Some(UUID_FORMAT),
     }),

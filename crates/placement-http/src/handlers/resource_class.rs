@@ -44,6 +44,7 @@ const NAME_SCHEMA: Schema = Schema {
             source: "^CUSTOM_[A-Z0-9_]+$",
             matches: matches_custom_pattern,
         }),
+        min_length: None,
         max_length: Some(255),
         format: None,
     }),

@@ -55,6 +55,7 @@ const UUID_FORMAT: Format = Format {
 const NAME_SCHEMA: Schema = Schema {
     kind: SchemaKind::String(StringSchema {
         pattern: None,
+        min_length: None,
         max_length: Some(MAX_NAME_LENGTH),
         format: None,
     }),
@@ -65,6 +66,7 @@ const NAME_SCHEMA: Schema = Schema {
 const UUID_SCHEMA: Schema = Schema {
     kind: SchemaKind::String(StringSchema {
         pattern: None,
+        min_length: None,
         max_length: None,
         format: Some(UUID_FORMAT),
     }),

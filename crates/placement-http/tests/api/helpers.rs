@@ -14,6 +14,7 @@ use placement_http::{
     RequestContext, UrlPrefix, WantVersion,
 };
 use placement_store::testing::TestDb;
+use placement_store::Backend;
 use tower::ServiceExt;
 
 pub struct TestApp {
@@ -22,9 +23,21 @@ pub struct TestApp {
     _db: TestDb,
 }
 
-/// A fresh SQLite database with upstream's schema and standard data.
+/// Names the backend the in-process HTTP tests run on: `sqlite` (the
+/// default), `postgresql` or `mysql`; the server ones also need
+/// `PLACEMENT_TEST_POSTGRES_URL` / `PLACEMENT_TEST_MYSQL_URL`.
+/// `scripts/test --all-backends` runs this suite once per backend.
+pub const BACKEND_ENV: &str = "PLACEMENT_TEST_HTTP_BACKEND";
+
+/// A fresh database with upstream's schema and standard data, on the
+/// backend [`BACKEND_ENV`] names.
 async fn store() -> TestDb {
-    let db = TestDb::sqlite().await;
+    let db = match std::env::var(BACKEND_ENV).as_deref() {
+        Err(_) | Ok("" | "sqlite") => TestDb::sqlite().await,
+        Ok("postgresql") => TestDb::on(Backend::Postgres).await,
+        Ok("mysql") => TestDb::on(Backend::MySql).await,
+        Ok(other) => panic!("{BACKEND_ENV}={other}: expected sqlite, postgresql or mysql"),
+    };
     placement_store::ops::schema::sync(db.database())
         .await
         .unwrap();
@@ -51,8 +64,8 @@ impl TestApp {
 
     pub async fn with_prefix(auth_strategy: AuthStrategy, prefix: &str) -> Self {
         Self::with_settings(HttpSettings {
-            auth_strategy,
             url_prefix: UrlPrefix::new(prefix).unwrap(),
+            ..HttpSettings::new(auth_strategy)
         })
         .await
     }

@@ -7,14 +7,18 @@
 
 mod helpers;
 
+mod allocations;
 mod auth;
 mod checks;
+mod concurrency;
 mod errors;
 mod inventories;
 mod microversion;
 mod provider_links;
 mod request_id;
+mod reshaper;
 mod resource_classes;
 mod resource_providers;
 mod root;
 mod traits;
+mod usages;

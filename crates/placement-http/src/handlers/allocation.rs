@@ -1,0 +1,1432 @@
+//! Allocations (upstream `handlers/allocation.py`): a consumer's allocations
+//! (`GET`/`PUT`/`DELETE /allocations/{consumer_uuid}`), several consumers'
+//! at once (`POST /allocations`, 1.13+) and a provider's
+//! (`GET /resource_providers/{uuid}/allocations`).
+//!
+//! The request body changes shape with the microversion: a list of
+//! providers before 1.12, a dict keyed by provider from it; owners are
+//! required from 1.8, the consumer generation from 1.28, `mappings` may be
+//! sent from 1.34 (checked, not stored) and the consumer type is required
+//! from 1.38. Every shape is parsed into the store's
+//! [`AllocationRequest`]s here; the store runs ensure-consumer, the writes
+//! and the compensation as one unit of work. Store errors are mapped at each
+//! call site, because upstream words the same failure differently on `PUT`,
+//! `POST` and the reshaper.
+//!
+//! The body schemas are upstream's `schemas/allocation.py`, node for node,
+//! each with its `pprint` text (jsonschema prints the failing node).
+
+use std::collections::HashMap;
+
+use axum::extract::rejection::PathRejection;
+use axum::extract::{FromRequestParts, Path, Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chrono::NaiveDateTime;
+use placement_core::allocation::{
+    AllocationRequest, ConsumerAllocations, ConsumerGenerationCheck, ProviderResources,
+};
+use placement_core::ids::{ConsumerUuid, Generation};
+use placement_core::microversion::Microversion;
+use placement_core::resource_provider::parse_uuid_like;
+use placement_store::ops::allocation::{self as store, ProviderAllocations};
+use placement_store::Error as StoreError;
+use serde::ser::SerializeMap as _;
+use serde::Serialize;
+
+use super::util;
+use crate::body::{
+    extract_json, Format, ObjectKeyword, Pattern, PyValue, Schema, SchemaKind, StringSchema,
+};
+use crate::error::{ApiError, ErrorCode};
+use crate::extract::{AcceptJson, JsonContent, WantVersion};
+use crate::json::PyJson;
+use crate::routes::Route;
+use crate::settings::{AppState, HttpSettings};
+
+/// The provider's row of the route table.
+pub(crate) fn provider_routes() -> Vec<Route> {
+    vec![Route::new("/resource_providers/{uuid}/allocations").get(list_for_resource_provider)]
+}
+
+/// The consumer rows of the route table, in upstream's order.
+pub(crate) fn routes() -> Vec<Route> {
+    vec![
+        Route::new("/allocations").post(set_allocations),
+        Route::new("/allocations/{consumer_uuid}")
+            .get(list_for_consumer)
+            .put(set_allocations_for_consumer)
+            .delete(delete_allocations),
+    ]
+}
+
+/// The version from which responses carry `Last-Modified` and
+/// `Cache-Control`.
+const CACHE_HEADERS: (u16, u16) = (1, 15);
+
+/// Python's `re.search(r'^…$', s)`: `$` also matches before one final
+/// newline, so the anchored body is checked without it.
+fn anchored(s: &str, body: impl Fn(&str) -> bool) -> bool {
+    body(s.strip_suffix('\n').unwrap_or(s))
+}
+
+/// upstream's `common.UUID_PATTERN`, `^[0-9a-fA-F-]{36}$`.
+pub(super) const UUID_PATTERN: Pattern = Pattern {
+    source: "^[0-9a-fA-F-]{36}$",
+    matches: |s| {
+        anchored(s, |s| {
+            s.len() == 36 && s.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')
+        })
+    },
+};
+
+/// upstream's `common.RC_PATTERN` (also its `CONSUMER_TYPE_PATTERN`),
+/// `^[A-Z0-9_]+$`.
+pub(super) const RC_PATTERN: Pattern = Pattern {
+    source: "^[A-Z0-9_]+$",
+    matches: |s| {
+        anchored(s, |s| {
+            !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+        })
+    },
+};
+
+/// upstream's `common.GROUP_PAT_1_33`, `[a-zA-Z0-9_-]{1,64}`: unanchored,
+/// so `re.search` finds it in any name holding one such character.
+pub(super) const GROUP_PATTERN: Pattern = Pattern {
+    source: "[a-zA-Z0-9_-]{1,64}",
+    matches: |s| {
+        s.bytes()
+            .any(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    },
+};
+
+/// upstream's body format checker for `uuid` (`uuidutils.is_uuid_like`).
+pub(super) const UUID_FORMAT: Format = Format {
+    name: "uuid",
+    check: |s| parse_uuid_like(s).is_ok(),
+};
+
+/// The `PUT /allocations/{consumer_uuid}` schema for a microversion
+/// (upstream's one handler per version range).
+fn put_schema(mv: Microversion) -> &'static Schema {
+    if mv.matches(1, 38) {
+        &ALLOCATION_SCHEMA_V1_38
+    } else if mv.matches(1, 34) {
+        &ALLOCATION_SCHEMA_V1_34
+    } else if mv.matches(1, 28) {
+        &ALLOCATION_SCHEMA_V1_28
+    } else if mv.matches(1, 12) {
+        &ALLOCATION_SCHEMA_V1_12
+    } else if mv.matches(1, 8) {
+        &ALLOCATION_SCHEMA_V1_8
+    } else {
+        &ALLOCATION_SCHEMA
+    }
+}
+
+/// The `POST /allocations` schema for a microversion.
+fn post_schema(mv: Microversion) -> &'static Schema {
+    if mv.matches(1, 38) {
+        &POST_ALLOCATIONS_V1_38
+    } else if mv.matches(1, 34) {
+        &POST_ALLOCATIONS_V1_34
+    } else if mv.matches(1, 28) {
+        &POST_ALLOCATIONS_V1_28
+    } else {
+        &POST_ALLOCATIONS_V1_13
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Request bodies into the store's requests.
+
+/// A schema-valid JSON integer as an `i64`: digits beyond the range
+/// saturate (the capacity check then refuses them), and an integral float
+/// counts, as `jsonschema`'s `integer` admits it.
+pub(super) fn int_of(value: &PyValue) -> Option<i64> {
+    match value {
+        PyValue::Int(digits) => Some(digits.parse().unwrap_or(if digits.starts_with('-') {
+            i64::MIN
+        } else {
+            i64::MAX
+        })),
+        #[expect(
+            clippy::cast_possible_truncation,
+            reason = "an integral float as the schema admitted it; `as` saturates"
+        )]
+        PyValue::Float(f) if f.is_finite() && f.fract() == 0.0 => Some(*f as i64),
+        _ => None,
+    }
+}
+
+fn entries(value: Option<&PyValue>) -> &[(String, PyValue)] {
+    match value {
+        Some(PyValue::Object(items)) => items,
+        _ => &[],
+    }
+}
+
+/// `{"VCPU": 2, …}` as (class, amount) pairs in request order.
+fn amounts(resources: Option<&PyValue>) -> Vec<(String, i64)> {
+    entries(resources)
+        .iter()
+        .filter_map(|(class, amount)| int_of(amount).map(|n| (class.clone(), n)))
+        .collect()
+}
+
+/// The providers and amounts of one consumer's `allocations`: a list of
+/// `{resource_provider: {uuid}, resources}` before 1.12 (a provider listed
+/// twice keeps its first position and its last resources, as the dict
+/// upstream builds does), a dict keyed by provider uuid from 1.12.
+fn provider_resources(allocations: Option<&PyValue>, list_format: bool) -> Vec<ProviderResources> {
+    let mut out: Vec<ProviderResources> = Vec::new();
+    if list_format {
+        let items = match allocations {
+            Some(PyValue::List(items)) => items.as_slice(),
+            _ => &[],
+        };
+        for item in items {
+            let provider = item
+                .get("resource_provider")
+                .and_then(|rp| rp.get("uuid"))
+                .and_then(PyValue::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            let resources = amounts(item.get("resources"));
+            match out.iter_mut().find(|p| p.provider == provider) {
+                Some(existing) => existing.resources = resources,
+                None => out.push(ProviderResources {
+                    provider,
+                    resources,
+                }),
+            }
+        }
+    } else {
+        for (provider, allocation) in entries(allocations) {
+            out.push(ProviderResources {
+                provider: provider.clone(),
+                resources: amounts(allocation.get("resources")),
+            });
+        }
+    }
+    out
+}
+
+/// One consumer's schema-valid request object (the `PUT` body, or one value
+/// of a `POST /allocations` or reshaper body) as the store's request.
+pub(super) fn consumer_request(
+    consumer: ConsumerUuid,
+    data: &PyValue,
+    mv: Microversion,
+    settings: &HttpSettings,
+) -> AllocationRequest {
+    let text = |name: &str| data.get(name).and_then(PyValue::as_str).map(str::to_owned);
+    // upstream's ensure_consumer: no project (before 1.8) charges both
+    // owners to the configured incomplete consumer.
+    let (project_id, user_id) = match text("project_id") {
+        Some(project) => (project, text("user_id").unwrap_or_default()),
+        None => (
+            settings.incomplete_consumer_project_id.clone(),
+            settings.incomplete_consumer_user_id.clone(),
+        ),
+    };
+    let generation = if mv.matches(1, 28) {
+        match data.get("consumer_generation").and_then(int_of) {
+            Some(g) => ConsumerGenerationCheck::Expect(Generation(g)),
+            None => ConsumerGenerationCheck::ExpectNew,
+        }
+    } else {
+        ConsumerGenerationCheck::Unchecked
+    };
+    let consumer_type = if mv.matches(1, 38) {
+        text("consumer_type")
+    } else {
+        None
+    };
+    AllocationRequest {
+        consumer,
+        project_id,
+        user_id,
+        generation,
+        consumer_type,
+        allocations: provider_resources(data.get("allocations"), !mv.matches(1, 12)),
+    }
+}
+
+/// The consumers of a schema-valid `POST /allocations` body (or the
+/// reshaper's `allocations`), in body order.
+///
+/// # Errors
+/// A 400 for a key the schema's pattern admits that is no uuid at all
+/// (36 hyphens, say).
+pub(super) fn post_requests(
+    body: Option<&PyValue>,
+    mv: Microversion,
+    settings: &HttpSettings,
+) -> Result<Vec<AllocationRequest>, ApiError> {
+    entries(body)
+        .iter()
+        .map(|(consumer, data)| {
+            // NOTE(upstream): upstream uses the key verbatim as the
+            // consumer's uuid, so an upper-case key names another consumer
+            // than its lower-case form and a key of 36 hyphens is stored as
+            // is. Consumers here are real uuids: keys are normalised (as
+            // upstream's PUT normalises its path) and a non-uuid is refused.
+            let uuid = parse_uuid_like(consumer).map_err(|_| malformed_consumer(consumer))?;
+            Ok(consumer_request(ConsumerUuid(uuid), data, mv, settings))
+        })
+        .collect()
+}
+
+fn malformed_consumer(consumer: &str) -> ApiError {
+    ApiError::bad_request(format!("Malformed consumer_uuid: {consumer}"))
+}
+
+// ---------------------------------------------------------------------------
+// Store errors, as each upstream handler wraps them.
+
+/// Whether upstream raises this failure as (a subclass of) `NotFound`.
+fn is_not_found(e: &StoreError) -> bool {
+    matches!(
+        e,
+        StoreError::ResourceClassNotFound(_)
+            | StoreError::ResourceProviderNotFound(_)
+            | StoreError::ConsumerNotFound(_)
+            | StoreError::TraitNotFound(_)
+            | StoreError::InventoryNotFoundForDelete(_)
+            | StoreError::InventoryWithResourceClassNotFound(_)
+            | StoreError::AllocationsNotFound(_)
+    )
+}
+
+/// Whether upstream raises this failure as (a subclass of)
+/// `InvalidInventory`.
+pub(super) fn is_invalid_inventory(e: &StoreError) -> bool {
+    matches!(
+        e,
+        StoreError::InvalidInventory { .. }
+            | StoreError::AllocationCapacityExceeded { .. }
+            | StoreError::AllocationConstraintsViolated { .. }
+            | StoreError::InventoryInUse { .. }
+    )
+}
+
+/// The failures ensure-consumer and the provider lookup raise as webob
+/// errors themselves, the same on every route.
+pub(super) fn raised_before_write(e: &StoreError) -> Option<ApiError> {
+    match e {
+        StoreError::AllocationProviderNotFound(_) => Some(ApiError::bad_request(e.to_string())),
+        StoreError::ConsumerGenerationConflict { .. } => {
+            Some(ApiError::conflict(e.to_string()).with_code(ErrorCode::ConcurrentUpdate))
+        }
+        _ => None,
+    }
+}
+
+/// The `except` clauses of upstream's allocation writers; `not_found` words
+/// the 400 for a `NotFound`, which differs between `PUT` and `POST`.
+fn write_error(e: StoreError, not_found: impl FnOnce(&StoreError) -> String) -> ApiError {
+    if let Some(raised) = raised_before_write(&e) {
+        return raised;
+    }
+    if is_not_found(&e) {
+        return ApiError::bad_request(not_found(&e));
+    }
+    if is_invalid_inventory(&e) {
+        return ApiError::conflict(format!("Unable to allocate inventory: {e}"));
+    }
+    match e {
+        StoreError::ConcurrentUpdate(_) | StoreError::GenerationMismatch(_) => ApiError::conflict(
+            format!("Inventory and/or allocations changed while attempting to allocate: {e}"),
+        )
+        .with_code(ErrorCode::ConcurrentUpdate),
+        other => ApiError::internal(other),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Responses.
+
+/// A JSON object whose keys keep insertion order, as Python's dicts do.
+struct Ordered<T>(Vec<(String, T)>);
+
+impl<T> Ordered<T> {
+    fn new() -> Self {
+        Self(Vec::new())
+    }
+
+    /// The value under `key`, inserted at the end with `make` if absent.
+    fn entry(
+        &mut self,
+        index: &mut HashMap<String, usize>,
+        key: &str,
+        make: impl FnOnce() -> T,
+    ) -> &mut T {
+        let at = *index.entry(key.to_owned()).or_insert_with(|| {
+            self.0.push((key.to_owned(), make()));
+            self.0.len() - 1
+        });
+        &mut self.0[at].1
+    }
+}
+
+impl<T: Serialize> Serialize for Ordered<T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (key, value) in &self.0 {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
+    }
+}
+
+/// One provider's part of a consumer's allocations.
+#[derive(Serialize)]
+struct ProviderPart {
+    resources: Ordered<i64>,
+    generation: i64,
+}
+
+/// upstream's `_serialize_allocations_for_consumer`.
+#[derive(Serialize)]
+struct ConsumerBody {
+    allocations: Ordered<ProviderPart>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    project_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    consumer_generation: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    consumer_type: Option<String>,
+}
+
+/// One consumer's part of a provider's allocations.
+#[derive(Serialize)]
+struct ConsumerPart {
+    resources: Ordered<i64>,
+    /// From 1.28; `None` (shown as `null`) is a consumer without a row.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    consumer_generation: Option<Option<i64>>,
+}
+
+/// upstream's `_serialize_allocations_for_resource_provider`.
+#[derive(Serialize)]
+struct ProviderBody {
+    allocations: Ordered<ConsumerPart>,
+    resource_provider_generation: i64,
+}
+
+/// upstream's `_last_modified_from_allocations`: the newest row's
+/// `updated_at` or `created_at`, else now.
+fn last_modified(
+    rows: impl Iterator<Item = (Option<NaiveDateTime>, Option<NaiveDateTime>)>,
+) -> NaiveDateTime {
+    rows.filter_map(|(created, updated)| updated.or(created))
+        .max()
+        .unwrap_or_else(util::utcnow)
+}
+
+fn send<T: Serialize>(mv: Microversion, body: T, modified: NaiveDateTime) -> Response {
+    let mut response = PyJson(body).into_response();
+    if mv.matches(CACHE_HEADERS.0, CACHE_HEADERS.1) {
+        util::set_cache_headers(response.headers_mut(), Some(modified));
+    }
+    response
+}
+
+/// upstream's `_serialize_allocations_for_consumer`: owners, generation and
+/// type only when there are allocations.
+fn consumer_body(mv: Microversion, found: Option<&ConsumerAllocations>) -> ConsumerBody {
+    let mut body = ConsumerBody {
+        allocations: Ordered::new(),
+        project_id: None,
+        user_id: None,
+        consumer_generation: None,
+        consumer_type: None,
+    };
+    let Some(found) = found.filter(|f| !f.allocations.is_empty()) else {
+        return body;
+    };
+    let mut index = HashMap::new();
+    for row in &found.allocations {
+        let part = body
+            .allocations
+            .entry(&mut index, &row.provider.to_string(), || ProviderPart {
+                resources: Ordered::new(),
+                generation: row.provider_generation.0,
+            });
+        part.resources
+            .0
+            .push((row.resource_class.clone(), row.used));
+        part.generation = row.provider_generation.0;
+    }
+    if mv.matches(1, 12) {
+        let consumer = &found.consumer;
+        body.project_id = Some(consumer.project.external_id.clone());
+        body.user_id = Some(consumer.user.external_id.clone());
+        if mv.matches(1, 28) {
+            body.consumer_generation = Some(consumer.generation.0);
+        }
+        if mv.matches(1, 38) {
+            // A consumer written before 1.38 has no type: upstream's type
+            // cache names it `unknown`.
+            body.consumer_type = Some(
+                consumer
+                    .consumer_type
+                    .as_ref()
+                    .map_or_else(|| "unknown".to_owned(), |t| t.name.clone()),
+            );
+        }
+    }
+    body
+}
+
+// ---------------------------------------------------------------------------
+// Handlers.
+
+/// `GET /allocations/{consumer_uuid}`: the consumer's allocations, or
+/// `{"allocations": {}}` for a consumer with none (never a 404: upstream
+/// cannot tell an unknown consumer from one without allocations).
+async fn list_for_consumer(
+    WantVersion(mv): WantVersion,
+    _: AcceptJson,
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let consumer = util::path_item(path)?;
+    let found = store::get_for_consumer(&state.store, &consumer)
+        .await
+        .map_err(ApiError::internal)?;
+    let modified = last_modified(
+        found
+            .iter()
+            .flat_map(|f| f.allocations.iter())
+            .map(|a| (a.created_at, a.updated_at)),
+    );
+    Ok(send(mv, consumer_body(mv, found.as_ref()), modified))
+}
+
+/// `GET /resource_providers/{uuid}/allocations`.
+async fn list_for_resource_provider(
+    WantVersion(mv): WantVersion,
+    _: AcceptJson,
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let uuid = util::path_item(path)?;
+    let found: ProviderAllocations =
+        store::get_for_provider(&state.store, &uuid)
+            .await
+            .map_err(|e| match e {
+                StoreError::ResourceProviderNotFound(_) => {
+                    ApiError::not_found(format!("Resource provider '{uuid}' not found: {e}"))
+                }
+                other => ApiError::internal(other),
+            })?;
+    // NOTE(upstream): upstream's query has no ORDER BY, so its consumer
+    // order is whatever the database's plan gives; ours is the store's
+    // (by consumer), which is stable.
+    let show_generation = mv.matches(1, 28);
+    let mut allocations = Ordered::new();
+    let mut index = HashMap::new();
+    for row in &found.allocations {
+        let part = allocations.entry(&mut index, &row.consumer, || ConsumerPart {
+            resources: Ordered::new(),
+            consumer_generation: None,
+        });
+        part.resources
+            .0
+            .push((row.resource_class.clone(), row.used));
+    }
+    if show_generation {
+        for (consumer, part) in &mut allocations.0 {
+            part.consumer_generation = Some(
+                found
+                    .consumer_generations
+                    .get(consumer.as_str())
+                    .map(|g| g.0),
+            );
+        }
+    }
+    let modified = last_modified(
+        found
+            .allocations
+            .iter()
+            .map(|a| (a.created_at, a.updated_at)),
+    );
+    let body = ProviderBody {
+        allocations,
+        resource_provider_generation: found.provider.generation.0,
+    };
+    Ok(send(mv, body, modified))
+}
+
+/// `PUT /allocations/{consumer_uuid}`: replace the consumer's allocations
+/// (an empty dict, from 1.28, removes them and the consumer); 204.
+async fn set_allocations_for_consumer(
+    State(state): State<AppState>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let (mut parts, body) = request.into_parts();
+    let WantVersion(mv) = WantVersion::from_request_parts(&mut parts, &state).await?;
+    JsonContent::from_request_parts(&mut parts, &state).await?;
+    let raw = util::path_item(Path::<String>::from_request_parts(&mut parts, &state).await)?;
+    let uuid = parse_uuid_like(&raw).map_err(|_| malformed_consumer(&raw))?;
+    let consumer = ConsumerUuid(uuid);
+    let data = extract_json(&util::read_body(body).await?, put_schema(mv))?;
+    let request = consumer_request(consumer, &data, mv, &state.settings);
+    store::replace(
+        &state.store,
+        std::slice::from_ref(&request),
+        state.settings.allocation_write_options(),
+    )
+    .await
+    .map_err(|e| {
+        write_error(e, |e| {
+            format!("Unable to allocate inventory for consumer {consumer}: {e}")
+        })
+    })?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `POST /allocations` (1.13+): replace several consumers' allocations in
+/// one transaction; 204.
+async fn set_allocations(
+    State(state): State<AppState>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let (mut parts, body) = request.into_parts();
+    let mv = WantVersion::from_request_parts(&mut parts, &state)
+        .await?
+        .require(1, 13)?;
+    JsonContent::from_request_parts(&mut parts, &state).await?;
+    let data = extract_json(&util::read_body(body).await?, post_schema(mv))?;
+    let requests = post_requests(Some(&data), mv, &state.settings)?;
+    store::replace(
+        &state.store,
+        &requests,
+        state.settings.allocation_write_options(),
+    )
+    .await
+    .map_err(|e| write_error(e, |e| format!("Unable to allocate inventory {e}")))?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `DELETE /allocations/{consumer_uuid}`: remove every allocation of the
+/// consumer and the consumer, without a generation check; 204, or 404 when
+/// it has none.
+async fn delete_allocations(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let consumer = util::path_item(path)?;
+    store::delete_for_consumer(&state.store, &consumer)
+        .await
+        .map_err(|e| match e {
+            StoreError::AllocationsNotFound(_) => ApiError::not_found(e.to_string()),
+            other => ApiError::internal(other),
+        })?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+// ---------------------------------------------------------------------------
+// upstream's schemas/allocation.py.
+
+/// A uuid string (a provider's, a mapped provider's).
+pub(super) const UUID_SCHEMA: Schema = Schema {
+    kind: SchemaKind::String(StringSchema {
+        pattern: None,
+        min_length: None,
+        max_length: None,
+        format: Some(UUID_FORMAT),
+    }),
+    pretty: r#"{'type': 'string', 'format': 'uuid'}"#,
+};
+
+/// `resource_provider` of a list-format allocation (before 1.12).
+pub(super) const RESOURCE_PROVIDER_SCHEMA: Schema = Schema {
+    kind: SchemaKind::Dict(&[
+        ObjectKeyword::Properties(&[("uuid", UUID_SCHEMA)]),
+        ObjectKeyword::AdditionalProperties(false),
+        ObjectKeyword::Required(&["uuid"]),
+    ]),
+    pretty: r#"{'type': 'object',
+ 'properties': {'uuid': {'type': 'string', 'format': 'uuid'}},
+ 'additionalProperties': False,
+ 'required': ['uuid']}"#,
+};
+
+/// An amount of one resource class: at least 1.
+pub(super) const AMOUNT_SCHEMA: Schema = Schema {
+    kind: SchemaKind::Integer {
+        minimum: Some(1),
+        maximum: None,
+    },
+    pretty: r#"{'type': 'integer', 'minimum': 1}"#,
+};
+
+/// `resources`: amounts by class, at least one.
+pub(super) const RESOURCES_SCHEMA: Schema = Schema {
+    kind: SchemaKind::Dict(&[
+        ObjectKeyword::MinProperties(1),
+        ObjectKeyword::PatternProperties(RC_PATTERN, &AMOUNT_SCHEMA),
+        ObjectKeyword::AdditionalProperties(false),
+    ]),
+    pretty: r#"{'type': 'object',
+ 'minProperties': 1,
+ 'patternProperties': {'^[A-Z0-9_]+$': {'type': 'integer',
+                                        'minimum': 1}},
+ 'additionalProperties': False}"#,
+};
+
+/// One provider's allocation in the list format (before 1.12).
+pub(super) const ALLOCATION_LIST_ITEM_SCHEMA: Schema = Schema {
+    kind: SchemaKind::Dict(&[
+        ObjectKeyword::Properties(&[
+            ("resource_provider", RESOURCE_PROVIDER_SCHEMA),
+            ("resources", RESOURCES_SCHEMA),
+        ]),
+        ObjectKeyword::Required(&["resource_provider", "resources"]),
+        ObjectKeyword::AdditionalProperties(false),
+    ]),
+    pretty: r#"{'type': 'object',
+ 'properties': {'resource_provider': {'type': 'object',
+                                      'properties': {'uuid': {'type': 'string',
+                                                              'format': 'uuid'}},
+                                      'additionalProperties': False,
+                                      'required': ['uuid']},
+                'resources': {'type': 'object',
+                              'minProperties': 1,
+                              'patternProperties': {'^[A-Z0-9_]+$': {'type': 'integer',
+                                                                     'minimum': 1}},
+                              'additionalProperties': False}},
+ 'required': ['resource_provider', 'resources'],
+ 'additionalProperties': False}"#,
+};
+
+/// `allocations` in the list format (before 1.12), at least one.
+pub(super) const ALLOCATION_LIST_SCHEMA: Schema = Schema {
+    kind: SchemaKind::List {
+        min_items: 1,
+        items: &ALLOCATION_LIST_ITEM_SCHEMA,
+    },
+    pretty: r#"{'type': 'array',
+ 'minItems': 1,
+ 'items': {'type': 'object',
+           'properties': {'resource_provider': {'type': 'object',
+                                                'properties': {'uuid': {'type': 'string',
+                                                                        'format': 'uuid'}},
+                                                'additionalProperties': False,
+                                                'required': ['uuid']},
+                          'resources': {'type': 'object',
+                                        'minProperties': 1,
+                                        'patternProperties': {'^[A-Z0-9_]+$': {'type': 'integer',
+                                                                               'minimum': 1}},
+                                        'additionalProperties': False}},
+           'required': ['resource_provider', 'resources'],
+           'additionalProperties': False}}"#,
+};
+
+/// `ALLOCATION_SCHEMA` in upstream `schemas/allocation.py`.
+pub(super) const ALLOCATION_SCHEMA: Schema = Schema {
+    kind: SchemaKind::Dict(&[
+        ObjectKeyword::Properties(&[("allocations", ALLOCATION_LIST_SCHEMA)]),
+        ObjectKeyword::Required(&["allocations"]),
+        ObjectKeyword::AdditionalProperties(false),
+    ]),
+    pretty: r#"{'type': 'object',
+ 'properties': {'allocations': {'type': 'array',
+                                'minItems': 1,
+                                'items': {'type': 'object',
+                                          'properties': {'resource_provider': {'type': 'object',
+                                                                               'properties': {'uuid': {'type': 'string',
+                                                                                                       'format': 'uuid'}},
+                                                                               'additionalProperties': False,
+                                                                               'required': ['uuid']},
+                                                         'resources': {'type': 'object',
+                                                                       'minProperties': 1,
+                                                                       'patternProperties': {'^[A-Z0-9_]+$': {'type': 'integer',
+                                                                                                              'minimum': 1}},
+                                                                       'additionalProperties': False}},
+                                          'required': ['resource_provider',
+                                                       'resources'],
+                                          'additionalProperties': False}}},
+ 'required': ['allocations'],
+ 'additionalProperties': False}"#,
+};
+
+/// `project_id` / `user_id` (1.8+).
+pub(super) const OWNER_ID_SCHEMA: Schema = Schema {
+    kind: SchemaKind::String(StringSchema {
+        pattern: None,
+        min_length: Some(1),
+        max_length: Some(255),
+        format: None,
+    }),
+    pretty: r#"{'type': 'string', 'minLength': 1, 'maxLength': 255}"#,
+};
+
+/// `ALLOCATION_SCHEMA_V1_8` in upstream `schemas/allocation.py`.
+pub(super) const ALLOCATION_SCHEMA_V1_8: Schema = Schema {
+    kind: SchemaKind::Dict(&[
+        ObjectKeyword::Properties(&[
+            ("allocations", ALLOCATION_LIST_SCHEMA),
+            ("project_id", OWNER_ID_SCHEMA),
+            ("user_id", OWNER_ID_SCHEMA),
+        ]),
+        ObjectKeyword::Required(&["allocations", "project_id", "user_id"]),
+        ObjectKeyword::AdditionalProperties(false),
+    ]),
+    pretty: r#"{'type': 'object',
+ 'properties': {'allocations': {'type': 'array',
+                                'minItems': 1,
+                                'items': {'type': 'object',
+                                          'properties': {'resource_provider': {'type': 'object',
+                                                                               'properties': {'uuid': {'type': 'string',
+                                                                                                       'format': 'uuid'}},
+                                                                               'additionalProperties': False,
+                                                                               'required': ['uuid']},
+                                                         'resources': {'type': 'object',
+                                                                       'minProperties': 1,
+                                                                       'patternProperties': {'^[A-Z0-9_]+$': {'type': 'integer',
+                                                                                                              'minimum': 1}},
+                                                                       'additionalProperties': False}},
+                                          'required': ['resource_provider',
+                                                       'resources'],
+                                          'additionalProperties': False}},
+                'project_id': {'type': 'string',
+                               'minLength': 1,
+                               'maxLength': 255},
+                'user_id': {'type': 'string',
+                            'minLength': 1,
+                            'maxLength': 255}},
+ 'required': ['allocations', 'project_id', 'user_id'],
+ 'additionalProperties': False}"#,
+};
+
+/// An integer generation (a provider's, accepted and ignored).
+pub(super) const GENERATION_SCHEMA: Schema = Schema {
+    kind: SchemaKind::Integer {
+        minimum: None,
+        maximum: None,
+    },
+    pretty: r#"{'type': 'integer'}"#,
+};
+
+/// One provider's allocation in the dict format (1.12+).
+pub(super) const PROVIDER_ALLOCATION_SCHEMA: Schema = Schema {
+    kind: SchemaKind::Dict(&[
+        ObjectKeyword::Properties(&[
+            ("generation", GENERATION_SCHEMA),
+            ("resources", RESOURCES_SCHEMA),
+        ]),
+        ObjectKeyword::Required(&["resources"]),
+        ObjectKeyword::AdditionalProperties(false),
+    ]),
+    pretty: r#"{'type': 'object',
+ 'properties': {'generation': {'type': 'integer'},
+                'resources': {'type': 'object',
+                              'minProperties': 1,
+                              'patternProperties': {'^[A-Z0-9_]+$': {'type': 'integer',
+                                                                     'minimum': 1}},
+                              'additionalProperties': False}},
+ 'required': ['resources'],
+ 'additionalProperties': False}"#,
+};
+
+/// `allocations` by provider uuid (1.12–1.27), at least one.
+pub(super) const ALLOCATIONS_BY_PROVIDER_SCHEMA: Schema = Schema {
+    kind: SchemaKind::Dict(&[
+        ObjectKeyword::MinProperties(1),
+        ObjectKeyword::PatternProperties(UUID_PATTERN, &PROVIDER_ALLOCATION_SCHEMA),
+        ObjectKeyword::AdditionalProperties(false),
+    ]),
+    pretty: r#"{'type': 'object',
+ 'minProperties': 1,
+ 'patternProperties': {'^[0-9a-fA-F-]{36}$': {'type': 'object',
+                                              'properties': {'generation': {'type': 'integer'},
+                                                             'resources': {'type': 'object',
+                                                                           'minProperties': 1,
+                                                                           'patternProperties': {'^[A-Z0-9_]+$': {'type': 'integer',
+                                                                                                                  'minimum': 1}},
+                                                                           'additionalProperties': False}},
+                                              'required': ['resources'],
+                                              'additionalProperties': False}},
+ 'additionalProperties': False}"#,
+};
+
+/// `ALLOCATION_SCHEMA_V1_12` in upstream `schemas/allocation.py`.
+pub(super) const ALLOCATION_SCHEMA_V1_12: Schema = Schema {
+    kind: SchemaKind::Dict(&[
+        ObjectKeyword::Properties(&[
+            ("allocations", ALLOCATIONS_BY_PROVIDER_SCHEMA),
+            ("project_id", OWNER_ID_SCHEMA),
+            ("user_id", OWNER_ID_SCHEMA),
+        ]),
+        ObjectKeyword::AdditionalProperties(false),
+        ObjectKeyword::Required(&["allocations", "project_id", "user_id"]),
+    ]),
+    pretty: r#"{'type': 'object',
+ 'properties': {'allocations': {'type': 'object',
+                                'minProperties': 1,
+                                'patternProperties': {'^[0-9a-fA-F-]{36}$': {'type': 'object',
+                                                                             'properties': {'generation': {'type': 'integer'},
+                                                                                            'resources': {'type': 'object',
+                                                                                                          'minProperties': 1,
+                                                                                                          'patternProperties': {'^[A-Z0-9_]+$': {'type': 'integer',
+                                                                                                                                                 'minimum': 1}},
+                                                                                                          'additionalProperties': False}},
+                                                                             'required': ['resources'],
+                                                                             'additionalProperties': False}},
+                                'additionalProperties': False},
+                'project_id': {'type': 'string',
+                               'minLength': 1,
+                               'maxLength': 255},
+                'user_id': {'type': 'string',
+                            'minLength': 1,
+                            'maxLength': 255}},
+ 'additionalProperties': False,
+ 'required': ['allocations', 'project_id', 'user_id']}"#,
+};
+
+/// `allocations` by provider uuid, possibly empty (`POST` and 1.28+).
+pub(super) const DELETABLE_ALLOCATIONS_BY_PROVIDER_SCHEMA: Schema = Schema {
+    kind: SchemaKind::Dict(&[
+        ObjectKeyword::MinProperties(0),
+        ObjectKeyword::PatternProperties(UUID_PATTERN, &PROVIDER_ALLOCATION_SCHEMA),
+        ObjectKeyword::AdditionalProperties(false),
+    ]),
+    pretty: r#"{'type': 'object',
+ 'minProperties': 0,
+ 'patternProperties': {'^[0-9a-fA-F-]{36}$': {'type': 'object',
+                                              'properties': {'generation': {'type': 'integer'},
+                                                             'resources': {'type': 'object',
+                                                                           'minProperties': 1,
+                                                                           'patternProperties': {'^[A-Z0-9_]+$': {'type': 'integer',
+                                                                                                                  'minimum': 1}},
+                                                                           'additionalProperties': False}},
+                                              'required': ['resources'],
+                                              'additionalProperties': False}},
+ 'additionalProperties': False}"#,
+};
+
+/// `consumer_generation` (1.28+): an integer, or null for a new consumer.
+pub(super) const CONSUMER_GENERATION_SCHEMA: Schema = Schema {
+    kind: SchemaKind::IntegerOrNull,
+    pretty: r#"{'type': ['integer', 'null'], 'additionalProperties': False}"#,
+};
+
+/// `ALLOCATION_SCHEMA_V1_28` in upstream `schemas/allocation.py`.
+pub(super) const ALLOCATION_SCHEMA_V1_28: Schema = Schema {
+    kind: SchemaKind::Dict(&[
+        ObjectKeyword::Properties(&[
+            ("allocations", DELETABLE_ALLOCATIONS_BY_PROVIDER_SCHEMA),
+            ("project_id", OWNER_ID_SCHEMA),
+            ("user_id", OWNER_ID_SCHEMA),
+            ("consumer_generation", CONSUMER_GENERATION_SCHEMA),
+        ]),
+        ObjectKeyword::AdditionalProperties(false),
+        ObjectKeyword::Required(&[
+            "allocations",
+            "project_id",
+            "user_id",
+            "consumer_generation",
+        ]),
+    ]),
+    pretty: r#"{'type': 'object',
+ 'properties': {'allocations': {'type': 'object',
+                                'minProperties': 0,
+                                'patternProperties': {'^[0-9a-fA-F-]{36}$': {'type': 'object',
+                                                                             'properties': {'generation': {'type': 'integer'},
+                                                                                            'resources': {'type': 'object',
+                                                                                                          'minProperties': 1,
+                                                                                                          'patternProperties': {'^[A-Z0-9_]+$': {'type': 'integer',
+                                                                                                                                                 'minimum': 1}},
+                                                                                                          'additionalProperties': False}},
+                                                                             'required': ['resources'],
+                                                                             'additionalProperties': False}},
+                                'additionalProperties': False},
+                'project_id': {'type': 'string',
+                               'minLength': 1,
+                               'maxLength': 255},
+                'user_id': {'type': 'string',
+                            'minLength': 1,
+                            'maxLength': 255},
+                'consumer_generation': {'type': ['integer', 'null'],
+                                        'additionalProperties': False}},
+ 'additionalProperties': False,
+ 'required': ['allocations',
+              'project_id',
+              'user_id',
+              'consumer_generation']}"#,
+};
+
+/// The providers one request group was satisfied by (1.34+).
+pub(super) const MAPPING_PROVIDERS_SCHEMA: Schema = Schema {
+    kind: SchemaKind::List {
+        min_items: 1,
+        items: &UUID_SCHEMA,
+    },
+    pretty: r#"{'type': 'array',
+ 'minItems': 1,
+ 'items': {'type': 'string', 'format': 'uuid'}}"#,
+};
+
+/// upstream's `mappings_schema` (1.34+).
+pub(super) const MAPPINGS_SCHEMA: Schema = Schema {
+    kind: SchemaKind::Dict(&[
+        ObjectKeyword::MinProperties(1),
+        ObjectKeyword::PatternProperties(GROUP_PATTERN, &MAPPING_PROVIDERS_SCHEMA),
+    ]),
+    pretty: r#"{'type': 'object',
+ 'minProperties': 1,
+ 'patternProperties': {'[a-zA-Z0-9_-]{1,64}': {'type': 'array',
+                                               'minItems': 1,
+                                               'items': {'type': 'string',
+                                                         'format': 'uuid'}}}}"#,
+};
+
+/// `ALLOCATION_SCHEMA_V1_34` in upstream `schemas/allocation.py`.
+pub(super) const ALLOCATION_SCHEMA_V1_34: Schema = Schema {
+    kind: SchemaKind::Dict(&[
+        ObjectKeyword::Properties(&[
+            ("allocations", DELETABLE_ALLOCATIONS_BY_PROVIDER_SCHEMA),
+            ("project_id", OWNER_ID_SCHEMA),
+            ("user_id", OWNER_ID_SCHEMA),
+            ("consumer_generation", CONSUMER_GENERATION_SCHEMA),
+            ("mappings", MAPPINGS_SCHEMA),
+        ]),
+        ObjectKeyword::AdditionalProperties(false),
+        ObjectKeyword::Required(&[
+            "allocations",
+            "project_id",
+            "user_id",
+            "consumer_generation",
+        ]),
+    ]),
+    pretty: r#"{'type': 'object',
+ 'properties': {'allocations': {'type': 'object',
+                                'minProperties': 0,
+                                'patternProperties': {'^[0-9a-fA-F-]{36}$': {'type': 'object',
+                                                                             'properties': {'generation': {'type': 'integer'},
+                                                                                            'resources': {'type': 'object',
+                                                                                                          'minProperties': 1,
+                                                                                                          'patternProperties': {'^[A-Z0-9_]+$': {'type': 'integer',
+                                                                                                                                                 'minimum': 1}},
+                                                                                                          'additionalProperties': False}},
+                                                                             'required': ['resources'],
+                                                                             'additionalProperties': False}},
+                                'additionalProperties': False},
+                'project_id': {'type': 'string',
+                               'minLength': 1,
+                               'maxLength': 255},
+                'user_id': {'type': 'string',
+                            'minLength': 1,
+                            'maxLength': 255},
+                'consumer_generation': {'type': ['integer', 'null'],
+                                        'additionalProperties': False},
+                'mappings': {'type': 'object',
+                             'minProperties': 1,
+                             'patternProperties': {'[a-zA-Z0-9_-]{1,64}': {'type': 'array',
+                                                                           'minItems': 1,
+                                                                           'items': {'type': 'string',
+                                                                                     'format': 'uuid'}}}}},
+ 'additionalProperties': False,
+ 'required': ['allocations',
+              'project_id',
+              'user_id',
+              'consumer_generation']}"#,
+};
+
+/// `consumer_type` (1.38+).
+pub(super) const CONSUMER_TYPE_SCHEMA: Schema = Schema {
+    kind: SchemaKind::String(StringSchema {
+        pattern: Some(RC_PATTERN),
+        min_length: Some(1),
+        max_length: Some(255),
+        format: None,
+    }),
+    pretty: r#"{'type': 'string',
+ 'pattern': '^[A-Z0-9_]+$',
+ 'minLength': 1,
+ 'maxLength': 255}"#,
+};
+
+/// `ALLOCATION_SCHEMA_V1_38` in upstream `schemas/allocation.py`.
+pub(super) const ALLOCATION_SCHEMA_V1_38: Schema = Schema {
+    kind: SchemaKind::Dict(&[
+        ObjectKeyword::Properties(&[
+            ("allocations", DELETABLE_ALLOCATIONS_BY_PROVIDER_SCHEMA),
+            ("project_id", OWNER_ID_SCHEMA),
+            ("user_id", OWNER_ID_SCHEMA),
+            ("consumer_generation", CONSUMER_GENERATION_SCHEMA),
+            ("mappings", MAPPINGS_SCHEMA),
+            ("consumer_type", CONSUMER_TYPE_SCHEMA),
+        ]),
+        ObjectKeyword::AdditionalProperties(false),
+        ObjectKeyword::Required(&[
+            "allocations",
+            "project_id",
+            "user_id",
+            "consumer_generation",
+            "consumer_type",
+        ]),
+    ]),
+    pretty: r#"{'type': 'object',
+ 'properties': {'allocations': {'type': 'object',
+                                'minProperties': 0,
+                                'patternProperties': {'^[0-9a-fA-F-]{36}$': {'type': 'object',
+                                                                             'properties': {'generation': {'type': 'integer'},
+                                                                                            'resources': {'type': 'object',
+                                                                                                          'minProperties': 1,
+                                                                                                          'patternProperties': {'^[A-Z0-9_]+$': {'type': 'integer',
+                                                                                                                                                 'minimum': 1}},
+                                                                                                          'additionalProperties': False}},
+                                                                             'required': ['resources'],
+                                                                             'additionalProperties': False}},
+                                'additionalProperties': False},
+                'project_id': {'type': 'string',
+                               'minLength': 1,
+                               'maxLength': 255},
+                'user_id': {'type': 'string',
+                            'minLength': 1,
+                            'maxLength': 255},
+                'consumer_generation': {'type': ['integer', 'null'],
+                                        'additionalProperties': False},
+                'mappings': {'type': 'object',
+                             'minProperties': 1,
+                             'patternProperties': {'[a-zA-Z0-9_-]{1,64}': {'type': 'array',
+                                                                           'minItems': 1,
+                                                                           'items': {'type': 'string',
+                                                                                     'format': 'uuid'}}}},
+                'consumer_type': {'type': 'string',
+                                  'pattern': '^[A-Z0-9_]+$',
+                                  'minLength': 1,
+                                  'maxLength': 255}},
+ 'additionalProperties': False,
+ 'required': ['allocations',
+              'project_id',
+              'user_id',
+              'consumer_generation',
+              'consumer_type']}"#,
+};
+
+/// `DELETABLE_ALLOCATIONS` in upstream `schemas/allocation.py`: one consumer of `POST /allocations` (1.13–1.27).
+pub(super) const DELETABLE_ALLOCATIONS: Schema = Schema {
+    kind: SchemaKind::Dict(&[
+        ObjectKeyword::Properties(&[
+            ("allocations", DELETABLE_ALLOCATIONS_BY_PROVIDER_SCHEMA),
+            ("project_id", OWNER_ID_SCHEMA),
+            ("user_id", OWNER_ID_SCHEMA),
+        ]),
+        ObjectKeyword::AdditionalProperties(false),
+        ObjectKeyword::Required(&["allocations", "project_id", "user_id"]),
+    ]),
+    pretty: r#"{'type': 'object',
+ 'properties': {'allocations': {'type': 'object',
+                                'minProperties': 0,
+                                'patternProperties': {'^[0-9a-fA-F-]{36}$': {'type': 'object',
+                                                                             'properties': {'generation': {'type': 'integer'},
+                                                                                            'resources': {'type': 'object',
+                                                                                                          'minProperties': 1,
+                                                                                                          'patternProperties': {'^[A-Z0-9_]+$': {'type': 'integer',
+                                                                                                                                                 'minimum': 1}},
+                                                                                                          'additionalProperties': False}},
+                                                                             'required': ['resources'],
+                                                                             'additionalProperties': False}},
+                                'additionalProperties': False},
+                'project_id': {'type': 'string',
+                               'minLength': 1,
+                               'maxLength': 255},
+                'user_id': {'type': 'string',
+                            'minLength': 1,
+                            'maxLength': 255}},
+ 'additionalProperties': False,
+ 'required': ['allocations', 'project_id', 'user_id']}"#,
+};
+
+/// `POST_ALLOCATIONS_V1_13` in upstream `schemas/allocation.py`.
+pub(super) const POST_ALLOCATIONS_V1_13: Schema = Schema {
+    kind: SchemaKind::Dict(&[
+        ObjectKeyword::MinProperties(1),
+        ObjectKeyword::AdditionalProperties(false),
+        ObjectKeyword::PatternProperties(UUID_PATTERN, &DELETABLE_ALLOCATIONS),
+    ]),
+    pretty: r#"{'type': 'object',
+ 'minProperties': 1,
+ 'additionalProperties': False,
+ 'patternProperties': {'^[0-9a-fA-F-]{36}$': {'type': 'object',
+                                              'properties': {'allocations': {'type': 'object',
+                                                                             'minProperties': 0,
+                                                                             'patternProperties': {'^[0-9a-fA-F-]{36}$': {'type': 'object',
+                                                                                                                          'properties': {'generation': {'type': 'integer'},
+                                                                                                                                         'resources': {'type': 'object',
+                                                                                                                                                       'minProperties': 1,
+                                                                                                                                                       'patternProperties': {'^[A-Z0-9_]+$': {'type': 'integer',
+                                                                                                                                                                                              'minimum': 1}},
+                                                                                                                                                       'additionalProperties': False}},
+                                                                                                                          'required': ['resources'],
+                                                                                                                          'additionalProperties': False}},
+                                                                             'additionalProperties': False},
+                                                             'project_id': {'type': 'string',
+                                                                            'minLength': 1,
+                                                                            'maxLength': 255},
+                                                             'user_id': {'type': 'string',
+                                                                         'minLength': 1,
+                                                                         'maxLength': 255}},
+                                              'additionalProperties': False,
+                                              'required': ['allocations',
+                                                           'project_id',
+                                                           'user_id']}}}"#,
+};
+
+/// `POST_ALLOCATIONS_V1_28` in upstream `schemas/allocation.py`.
+pub(super) const POST_ALLOCATIONS_V1_28: Schema = Schema {
+    kind: SchemaKind::Dict(&[
+        ObjectKeyword::MinProperties(1),
+        ObjectKeyword::AdditionalProperties(false),
+        ObjectKeyword::PatternProperties(UUID_PATTERN, &ALLOCATION_SCHEMA_V1_28),
+    ]),
+    pretty: r#"{'type': 'object',
+ 'minProperties': 1,
+ 'additionalProperties': False,
+ 'patternProperties': {'^[0-9a-fA-F-]{36}$': {'type': 'object',
+                                              'properties': {'allocations': {'type': 'object',
+                                                                             'minProperties': 0,
+                                                                             'patternProperties': {'^[0-9a-fA-F-]{36}$': {'type': 'object',
+                                                                                                                          'properties': {'generation': {'type': 'integer'},
+                                                                                                                                         'resources': {'type': 'object',
+                                                                                                                                                       'minProperties': 1,
+                                                                                                                                                       'patternProperties': {'^[A-Z0-9_]+$': {'type': 'integer',
+                                                                                                                                                                                              'minimum': 1}},
+                                                                                                                                                       'additionalProperties': False}},
+                                                                                                                          'required': ['resources'],
+                                                                                                                          'additionalProperties': False}},
+                                                                             'additionalProperties': False},
+                                                             'project_id': {'type': 'string',
+                                                                            'minLength': 1,
+                                                                            'maxLength': 255},
+                                                             'user_id': {'type': 'string',
+                                                                         'minLength': 1,
+                                                                         'maxLength': 255},
+                                                             'consumer_generation': {'type': ['integer',
+                                                                                              'null'],
+                                                                                     'additionalProperties': False}},
+                                              'additionalProperties': False,
+                                              'required': ['allocations',
+                                                           'project_id',
+                                                           'user_id',
+                                                           'consumer_generation']}}}"#,
+};
+
+/// `POST_ALLOCATIONS_V1_34` in upstream `schemas/allocation.py`.
+pub(super) const POST_ALLOCATIONS_V1_34: Schema = Schema {
+    kind: SchemaKind::Dict(&[
+        ObjectKeyword::MinProperties(1),
+        ObjectKeyword::AdditionalProperties(false),
+        ObjectKeyword::PatternProperties(UUID_PATTERN, &ALLOCATION_SCHEMA_V1_34),
+    ]),
+    pretty: r#"{'type': 'object',
+ 'minProperties': 1,
+ 'additionalProperties': False,
+ 'patternProperties': {'^[0-9a-fA-F-]{36}$': {'type': 'object',
+                                              'properties': {'allocations': {'type': 'object',
+                                                                             'minProperties': 0,
+                                                                             'patternProperties': {'^[0-9a-fA-F-]{36}$': {'type': 'object',
+                                                                                                                          'properties': {'generation': {'type': 'integer'},
+                                                                                                                                         'resources': {'type': 'object',
+                                                                                                                                                       'minProperties': 1,
+                                                                                                                                                       'patternProperties': {'^[A-Z0-9_]+$': {'type': 'integer',
+                                                                                                                                                                                              'minimum': 1}},
+                                                                                                                                                       'additionalProperties': False}},
+                                                                                                                          'required': ['resources'],
+                                                                                                                          'additionalProperties': False}},
+                                                                             'additionalProperties': False},
+                                                             'project_id': {'type': 'string',
+                                                                            'minLength': 1,
+                                                                            'maxLength': 255},
+                                                             'user_id': {'type': 'string',
+                                                                         'minLength': 1,
+                                                                         'maxLength': 255},
+                                                             'consumer_generation': {'type': ['integer',
+                                                                                              'null'],
+                                                                                     'additionalProperties': False},
+                                                             'mappings': {'type': 'object',
+                                                                          'minProperties': 1,
+                                                                          'patternProperties': {'[a-zA-Z0-9_-]{1,64}': {'type': 'array',
+                                                                                                                        'minItems': 1,
+                                                                                                                        'items': {'type': 'string',
+                                                                                                                                  'format': 'uuid'}}}}},
+                                              'additionalProperties': False,
+                                              'required': ['allocations',
+                                                           'project_id',
+                                                           'user_id',
+                                                           'consumer_generation']}}}"#,
+};
+
+/// `POST_ALLOCATIONS_V1_38` in upstream `schemas/allocation.py`.
+pub(super) const POST_ALLOCATIONS_V1_38: Schema = Schema {
+    kind: SchemaKind::Dict(&[
+        ObjectKeyword::MinProperties(1),
+        ObjectKeyword::AdditionalProperties(false),
+        ObjectKeyword::PatternProperties(UUID_PATTERN, &ALLOCATION_SCHEMA_V1_38),
+    ]),
+    pretty: r#"{'type': 'object',
+ 'minProperties': 1,
+ 'additionalProperties': False,
+ 'patternProperties': {'^[0-9a-fA-F-]{36}$': {'type': 'object',
+                                              'properties': {'allocations': {'type': 'object',
+                                                                             'minProperties': 0,
+                                                                             'patternProperties': {'^[0-9a-fA-F-]{36}$': {'type': 'object',
+                                                                                                                          'properties': {'generation': {'type': 'integer'},
+                                                                                                                                         'resources': {'type': 'object',
+                                                                                                                                                       'minProperties': 1,
+                                                                                                                                                       'patternProperties': {'^[A-Z0-9_]+$': {'type': 'integer',
+                                                                                                                                                                                              'minimum': 1}},
+                                                                                                                                                       'additionalProperties': False}},
+                                                                                                                          'required': ['resources'],
+                                                                                                                          'additionalProperties': False}},
+                                                                             'additionalProperties': False},
+                                                             'project_id': {'type': 'string',
+                                                                            'minLength': 1,
+                                                                            'maxLength': 255},
+                                                             'user_id': {'type': 'string',
+                                                                         'minLength': 1,
+                                                                         'maxLength': 255},
+                                                             'consumer_generation': {'type': ['integer',
+                                                                                              'null'],
+                                                                                     'additionalProperties': False},
+                                                             'mappings': {'type': 'object',
+                                                                          'minProperties': 1,
+                                                                          'patternProperties': {'[a-zA-Z0-9_-]{1,64}': {'type': 'array',
+                                                                                                                        'minItems': 1,
+                                                                                                                        'items': {'type': 'string',
+                                                                                                                                  'format': 'uuid'}}}},
+                                                             'consumer_type': {'type': 'string',
+                                                                               'pattern': '^[A-Z0-9_]+$',
+                                                                               'minLength': 1,
+                                                                               'maxLength': 255}},
+                                              'additionalProperties': False,
+                                              'required': ['allocations',
+                                                           'project_id',
+                                                           'user_id',
+                                                           'consumer_generation',
+                                                           'consumer_type']}}}"#,
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::body::loads;
+
+    #[test]
+    fn anchored_patterns_also_match_before_a_final_newline_as_python_re_does() {
+        let uuid = "599ffd2d-526a-4b2e-8683-f13ad25f9958";
+        assert!((UUID_PATTERN.matches)(uuid));
+        assert!((UUID_PATTERN.matches)(&format!("{uuid}\n")));
+        assert!(!(UUID_PATTERN.matches)(&format!("{uuid}\n\n")));
+        assert!((UUID_PATTERN.matches)(&"-".repeat(36)));
+        assert!(!(UUID_PATTERN.matches)("599ffd2d526a4b2e8683f13ad25f9958"));
+        assert!((RC_PATTERN.matches)("CUSTOM_A1\n"));
+        assert!(!(RC_PATTERN.matches)("vcpu"));
+        assert!(!(RC_PATTERN.matches)(""));
+    }
+
+    #[test]
+    fn the_group_pattern_is_searched_not_anchored() {
+        assert!((GROUP_PATTERN.matches)("!!a!!"));
+        assert!(!(GROUP_PATTERN.matches)("!!"));
+        assert!(!(GROUP_PATTERN.matches)(""));
+    }
+
+    #[test]
+    fn list_bodies_keep_a_repeated_providers_first_place_and_last_resources() {
+        let body = loads(
+            br#"{"allocations": [
+                {"resource_provider": {"uuid": "a"}, "resources": {"VCPU": 1}},
+                {"resource_provider": {"uuid": "b"}, "resources": {"DISK_GB": 2}},
+                {"resource_provider": {"uuid": "a"}, "resources": {"VCPU": 3, "MEMORY_MB": 4.0}}
+            ]}"#,
+        )
+        .unwrap();
+        let settings = HttpSettings::new(crate::AuthStrategy::NoAuth2);
+        let consumer = ConsumerUuid::new_v4();
+        let mv = Microversion::new(1, 0);
+        let request = consumer_request(consumer, &body, mv, &settings);
+        assert_eq!(
+            request.allocations,
+            vec![
+                ProviderResources {
+                    provider: "a".into(),
+                    resources: vec![("VCPU".into(), 3), ("MEMORY_MB".into(), 4)],
+                },
+                ProviderResources {
+                    provider: "b".into(),
+                    resources: vec![("DISK_GB".into(), 2)],
+                },
+            ]
+        );
+        assert_eq!(request.generation, ConsumerGenerationCheck::Unchecked);
+        assert_eq!(request.project_id, settings.incomplete_consumer_project_id);
+        assert_eq!(request.consumer_type, None);
+    }
+
+    #[test]
+    fn dict_bodies_carry_owners_generation_and_type_by_microversion() {
+        let body = loads(
+            br#"{"allocations": {}, "project_id": "p", "user_id": "u",
+                 "consumer_generation": 3, "consumer_type": "INSTANCE"}"#,
+        )
+        .unwrap();
+        let settings = HttpSettings::new(crate::AuthStrategy::NoAuth2);
+        let consumer = ConsumerUuid::new_v4();
+        let at = |minor| consumer_request(consumer, &body, Microversion::new(1, minor), &settings);
+        assert_eq!(at(27).generation, ConsumerGenerationCheck::Unchecked);
+        assert_eq!(
+            at(28).generation,
+            ConsumerGenerationCheck::Expect(Generation(3))
+        );
+        assert_eq!(at(37).consumer_type, None);
+        assert_eq!(at(38).consumer_type.as_deref(), Some("INSTANCE"));
+        assert_eq!(
+            (at(12).project_id, at(12).user_id),
+            ("p".into(), "u".into())
+        );
+        let new = loads(br#"{"allocations": {}, "consumer_generation": null}"#).unwrap();
+        assert_eq!(
+            consumer_request(consumer, &new, Microversion::new(1, 28), &settings).generation,
+            ConsumerGenerationCheck::ExpectNew
+        );
+    }
+
+    #[test]
+    fn integers_beyond_i64_saturate() {
+        assert_eq!(
+            int_of(&PyValue::Int("99999999999999999999".into())),
+            Some(i64::MAX)
+        );
+        assert_eq!(
+            int_of(&PyValue::Int("-99999999999999999999".into())),
+            Some(i64::MIN)
+        );
+        assert_eq!(int_of(&PyValue::Float(2.0)), Some(2));
+        assert_eq!(int_of(&PyValue::Float(2.5)), None);
+        assert_eq!(int_of(&PyValue::Null), None);
+    }
+
+    #[test]
+    fn post_keys_that_are_no_uuid_are_refused() {
+        let settings = HttpSettings::new(crate::AuthStrategy::NoAuth2);
+        let body = loads(format!(r#"{{"{}": {{}}}}"#, "-".repeat(36)).as_bytes()).unwrap();
+        let err = post_requests(Some(&body), Microversion::new(1, 13), &settings).unwrap_err();
+        assert_eq!(err.status, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            err.detail,
+            format!("Malformed consumer_uuid: {}", "-".repeat(36))
+        );
+    }
+}
