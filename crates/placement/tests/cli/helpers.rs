@@ -123,6 +123,13 @@ impl Server {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// Kills the process with SIGKILL, as a crash or the OOM killer would,
+    /// and waits for it to be gone.
+    pub fn kill_hard(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Sends SIGTERM and returns whether the process exited cleanly.
     pub fn terminate(mut self) -> bool {
         let pid = self.child.id().to_string();

@@ -8,6 +8,7 @@
     reason = "test helpers panic on setup failure"
 )]
 
+mod allocations;
 mod api;
 mod helpers;
 mod manage;
