@@ -230,6 +230,9 @@ pub enum DbErrorKind {
     Deadlock,
     /// The connection broke or none could be had in time; retrying may help.
     ConnectionLost,
+    /// A foreign key refused the write: the referenced row went away (or a
+    /// referencing row appeared) under a concurrent transaction.
+    ForeignKeyViolation,
     /// Anything else: a bug or a schema mismatch. Not retried.
     Other,
 }
@@ -311,6 +314,8 @@ fn classify_database(db: &(dyn sqlx::error::DatabaseError + 'static)) -> DbError
         return match my.number() {
             // ER_DUP_ENTRY, ER_DUP_KEY, ER_DUP_ENTRY_WITH_KEY_NAME
             1062 | 1022 | 1586 => DbErrorKind::UniqueViolation,
+            // ER_ROW_IS_REFERENCED(_2), ER_NO_REFERENCED_ROW(_2)
+            1451 | 1452 | 1216 | 1217 => DbErrorKind::ForeignKeyViolation,
             // ER_LOCK_DEADLOCK (also Galera certification failures), ER_LOCK_WAIT_TIMEOUT
             1213 | 1205 => DbErrorKind::Deadlock,
             // server gone away, lost connection, server shutdown, WSREP not ready
@@ -327,6 +332,8 @@ fn classify_database(db: &(dyn sqlx::error::DatabaseError + 'static)) -> DbError
             return match n {
                 // SQLITE_CONSTRAINT_UNIQUE, SQLITE_CONSTRAINT_PRIMARYKEY
                 2067 | 1555 => DbErrorKind::UniqueViolation,
+                // SQLITE_CONSTRAINT_FOREIGNKEY
+                787 => DbErrorKind::ForeignKeyViolation,
                 // SQLITE_BUSY (+ extended), SQLITE_LOCKED (+ extended)
                 n if n & 0xff == 5 || n & 0xff == 6 => DbErrorKind::Deadlock,
                 _ => DbErrorKind::Other,
@@ -342,6 +349,7 @@ fn classify_database(db: &(dyn sqlx::error::DatabaseError + 'static)) -> DbError
 fn classify_sqlstate(state: &str) -> DbErrorKind {
     match state {
         "23505" => DbErrorKind::UniqueViolation,
+        "23503" => DbErrorKind::ForeignKeyViolation,
         "40001" | "40P01" | "55P03" => DbErrorKind::Deadlock,
         s if s.starts_with("08") || s == "57P01" || s == "57P02" || s == "57P03" => {
             DbErrorKind::ConnectionLost
@@ -357,6 +365,7 @@ mod tests {
     #[test]
     fn postgres_states_classify_as_upstream_retries_them() {
         assert_eq!(classify_sqlstate("23505"), DbErrorKind::UniqueViolation);
+        assert_eq!(classify_sqlstate("23503"), DbErrorKind::ForeignKeyViolation);
         assert_eq!(classify_sqlstate("40001"), DbErrorKind::Deadlock);
         assert_eq!(classify_sqlstate("40P01"), DbErrorKind::Deadlock);
         assert_eq!(classify_sqlstate("08006"), DbErrorKind::ConnectionLost);

@@ -527,3 +527,110 @@ async fn lists_filter_by_free_capacity_units_and_step() {
         assert_eq!(err.to_string(), "No such resource class CUSTOM_NOPE.");
     }
 }
+
+/// A parent deleted while a child is created under it, and a provider
+/// deleted while an allocation is written to it: every outcome is one of
+/// the documented refusals, never a database error, and nothing is left
+/// pointing at a provider that is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deletes_racing_child_creation_and_allocation_strand_nothing() {
+    use placement_core::allocation::{
+        AllocationRequest, AllocationWriteOptions, ConsumerGenerationCheck, ProviderResources,
+    };
+    use placement_core::ids::ConsumerUuid;
+    use placement_core::inventory::InventoryRecord;
+
+    for tdb in dbs().await {
+        let db = tdb.database().clone();
+        let backend = tdb.backend().name();
+        for round in 0..15 {
+            let parent = create(&db, &format!("parent-{round}"), None).await;
+            ops::inventory::set_inventories(
+                &db,
+                &parent.uuid.to_string(),
+                None,
+                &[InventoryRecord::with_defaults("VCPU", 8)],
+            )
+            .await
+            .unwrap();
+            let child = NewProvider {
+                uuid: ProviderUuid::new_v4(),
+                name: format!("child-{round}"),
+                parent_provider_uuid: Some(parent.uuid.to_string()),
+            };
+            let request = AllocationRequest {
+                consumer: ConsumerUuid::new_v4(),
+                project_id: "p".to_owned(),
+                user_id: "u".to_owned(),
+                generation: ConsumerGenerationCheck::ExpectNew,
+                consumer_type: None,
+                allocations: vec![ProviderResources {
+                    provider: parent.uuid.to_string(),
+                    resources: vec![("VCPU".to_owned(), 1)],
+                }],
+            };
+            let parent_uuid = parent.uuid.to_string();
+            let (deleted, created, allocated) = tokio::join!(
+                store::delete_resource_provider(&db, &parent_uuid),
+                store::create_resource_provider(&db, &child),
+                ops::allocation::replace(
+                    &db,
+                    std::slice::from_ref(&request),
+                    AllocationWriteOptions::default()
+                ),
+            );
+            match &deleted {
+                Ok(())
+                | Err(
+                    Error::CannotDeleteParentResourceProvider
+                    | Error::ResourceProviderInUse
+                    | Error::ConcurrentUpdate(_),
+                ) => {}
+                Err(e) => panic!("{backend} round {round}: delete failed with {e:?}"),
+            }
+            match &created {
+                Ok(_) | Err(Error::ProviderActionError { .. }) => {}
+                Err(e) => panic!("{backend} round {round}: create failed with {e:?}"),
+            }
+            match &allocated {
+                Ok(())
+                | Err(
+                    Error::AllocationProviderNotFound(_)
+                    | Error::InvalidInventory { .. }
+                    | Error::ConcurrentUpdate(_),
+                ) => {}
+                Err(e) => panic!("{backend} round {round}: allocation failed with {e:?}"),
+            }
+            if deleted.is_ok() {
+                assert!(
+                    created.is_err(),
+                    "{backend} round {round}: child of a deleted parent"
+                );
+                assert!(
+                    allocated.is_err(),
+                    "{backend} round {round}: allocation on a deleted provider"
+                );
+            }
+        }
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) FROM allocations a WHERE NOT EXISTS
+                 (SELECT 1 FROM resource_providers rp WHERE rp.id = a.resource_provider_id)"
+            )
+            .await,
+            0,
+            "{backend}: allocations on deleted providers"
+        );
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) FROM resource_providers c WHERE c.parent_provider_id IS NOT NULL
+                 AND NOT EXISTS (SELECT 1 FROM resource_providers p WHERE p.id = c.parent_provider_id)"
+            )
+            .await,
+            0,
+            "{backend}: children of deleted parents"
+        );
+    }
+}

@@ -732,6 +732,11 @@ async fn delete_resource_provider(
             "Unable to delete parent resource provider {uuid}: It has child resource providers."
         ))
         .with_code(ErrorCode::ProviderCannotDeleteParent)),
+        // NOTE(upstream): upstream deletes without a generation check and
+        // can strand an allocation written meanwhile; we refuse instead.
+        Err(StoreError::ConcurrentUpdate(text)) => {
+            Err(ApiError::conflict(text).with_code(ErrorCode::ConcurrentUpdate))
+        }
         Err(e) => Err(ApiError::internal(e)),
     }
 }

@@ -19,6 +19,7 @@ use tracing::{instrument, warn};
 
 use crate::db::{Database, Tx};
 use crate::error::{DbErrorKind, Error, Result};
+use crate::ops::provider_traits::PROVIDER_CONCURRENT_UPDATE;
 use crate::queries::{self, resource_classes, resource_providers as q, traits};
 
 /// upstream's reason when a parent uuid names no provider.
@@ -196,6 +197,13 @@ pub async fn create_resource_provider(
             }
             return Err(Error::DuplicateProviderName(new.name.clone()));
         }
+        // The parent was deleted after it was read here.
+        Err(Error::Database(e)) if e.kind() == DbErrorKind::ForeignKeyViolation => {
+            return Err(Error::ProviderActionError {
+                action: "create",
+                reason: NO_PARENT,
+            })
+        }
         Err(e) => return Err(e),
     };
     if root_id.is_none() {
@@ -296,6 +304,13 @@ pub async fn update_resource_provider(
             Err(Error::Database(e)) if e.kind() == DbErrorKind::UniqueViolation => {
                 return Err(Error::DuplicateProviderName(update.name.clone()))
             }
+            // The new parent was deleted after it was read here.
+            Err(Error::Database(e)) if e.kind() == DbErrorKind::ForeignKeyViolation => {
+                return Err(Error::ProviderActionError {
+                    action: "update",
+                    reason: NO_PARENT,
+                })
+            }
             Err(e) => return Err(e),
         }
     }
@@ -355,8 +370,20 @@ pub async fn delete_resource_provider(db: &Database, uuid: &str) -> Result<()> {
         return Err(Error::ResourceProviderInUse);
     }
     q::delete_dependents(&mut tx, me.id).await?;
-    if q::delete(&mut tx, me.id).await? == 0 {
-        return Err(Error::ResourceProviderNotFound(uuid.to_owned()));
+    // Guarded by the generation read above: an allocation written to this
+    // provider after the checks bumped it, and deleting anyway would strand
+    // that allocation. A child created meanwhile trips the foreign key.
+    match q::delete(&mut tx, me.id, me.provider.generation).await {
+        Ok(1) => {}
+        Ok(_) => {
+            return Err(Error::ConcurrentUpdate(
+                PROVIDER_CONCURRENT_UPDATE.to_owned(),
+            ))
+        }
+        Err(Error::Database(e)) if e.kind() == DbErrorKind::ForeignKeyViolation => {
+            return Err(Error::CannotDeleteParentResourceProvider)
+        }
+        Err(e) => return Err(e),
     }
     tx.commit().await
 }

@@ -323,10 +323,14 @@ pub(crate) async fn delete_dependents(tx: &mut Tx, id: i64) -> Result<()> {
     Ok(())
 }
 
-/// Deletes the provider row; returns how many went.
-pub(crate) async fn delete(tx: &mut Tx, id: i64) -> Result<u64> {
-    tx.execute(r"DELETE FROM resource_providers WHERE id = ?", params![id])
-        .await
+/// Deletes the provider row if it is still at generation `read`; returns
+/// how many went (none when a concurrent write moved the generation).
+pub(crate) async fn delete(tx: &mut Tx, id: i64, read: Generation) -> Result<u64> {
+    tx.execute(
+        r"DELETE FROM resource_providers WHERE id = ? AND generation = ?",
+        params![id, read.0],
+    )
+    .await
 }
 
 /// The generation compare-and-swap (upstream's `increment_generation`):
