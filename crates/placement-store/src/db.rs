@@ -13,6 +13,7 @@
 //! upgrade).
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::NaiveDateTime;
@@ -85,6 +86,20 @@ enum Pool {
 #[derive(Clone)]
 pub struct Database {
     pool: Pool,
+    /// SQLite has one writer at a time. This process's writers queue here
+    /// for their turn (woken the moment the previous one finishes) rather
+    /// than in SQLite's busy handler, which polls with sleeps of up to
+    /// 100 ms and so turns a short wait into a long tail. Other processes
+    /// on the same file still meet the busy timeout. `None` off SQLite.
+    sqlite_writer: Option<SqliteWriter>,
+}
+
+/// The in-process turn for SQLite write transactions, and how long to wait
+/// for it (the configured busy timeout).
+#[derive(Clone)]
+struct SqliteWriter {
+    turn: Arc<tokio::sync::Semaphore>,
+    wait: Duration,
 }
 
 impl std::fmt::Debug for Database {
@@ -212,7 +227,14 @@ impl Database {
                 Pool::MySql(pool)
             }
         };
-        Ok(Database { pool })
+        let sqlite_writer = matches!(pool, Pool::Sqlite(_)).then(|| SqliteWriter {
+            turn: Arc::new(tokio::sync::Semaphore::new(1)),
+            wait: settings.sqlite_busy_timeout,
+        });
+        Ok(Database {
+            pool,
+            sqlite_writer,
+        })
     }
 
     /// Which backend this handle talks to.
@@ -231,12 +253,21 @@ impl Database {
     /// # Errors
     /// A transient [`DbError`] when no connection can be had.
     pub async fn begin(&self) -> Result<Tx> {
+        let turn = match &self.sqlite_writer {
+            Some(writer) => Some(
+                tokio::time::timeout(writer.wait, Arc::clone(&writer.turn).acquire_owned())
+                    .await
+                    .map_err(|_| DbError::lock_timeout("timed out waiting to write to SQLite"))?
+                    .map_err(|_| DbError::other("the SQLite writer queue is closed"))?,
+            ),
+            None => None,
+        };
         let inner = match &self.pool {
             Pool::Sqlite(p) => TxInner::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
             Pool::Postgres(p) => TxInner::Postgres(p.begin().await?),
             Pool::MySql(p) => TxInner::MySql(p.begin().await?),
         };
-        Ok(Tx { inner })
+        Ok(Tx { inner, _turn: turn })
     }
 
     /// Starts a transaction that only reads: a consistent snapshot without
@@ -250,7 +281,7 @@ impl Database {
             Pool::Postgres(p) => TxInner::Postgres(p.begin().await?),
             Pool::MySql(p) => TxInner::MySql(p.begin().await?),
         };
-        Ok(Tx { inner })
+        Ok(Tx { inner, _turn: None })
     }
 
     /// Runs one statement outside any transaction (CREATE/DROP DATABASE).
@@ -295,6 +326,9 @@ enum TxInner {
 /// anywhere in a unit of work leaves nothing behind.
 pub struct Tx {
     inner: TxInner,
+    /// A SQLite writer's turn, given back when the transaction ends (fields
+    /// drop in order, so after the transaction itself).
+    _turn: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 /// The SQL type of a NULL parameter. PostgreSQL types every parameter, so a

@@ -266,6 +266,15 @@ impl DbError {
         }
     }
 
+    /// A lock the seam itself waits for could not be had in time: as
+    /// transient as the database's own busy or deadlock errors.
+    pub(crate) fn lock_timeout(message: impl Into<String>) -> DbError {
+        DbError {
+            kind: DbErrorKind::Deadlock,
+            source: message.into().into(),
+        }
+    }
+
     /// Classifies a driver error by its backend error code.
     pub(crate) fn from_sqlx(err: sqlx::Error) -> DbError {
         let kind = classify(&err);
