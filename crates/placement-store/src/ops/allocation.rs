@@ -57,7 +57,7 @@ use placement_core::inventory::InventoryRecord;
 use placement_core::resource_provider::{ProviderUuid, ResourceProvider};
 use tracing::{debug, instrument, warn};
 
-use crate::db::{Database, Tx};
+use crate::db::{Backend, Database, Tx};
 use crate::error::{DbError, DbErrorKind, Error, Result};
 use crate::ops::consumer::CONCURRENT_UPDATE_DETAIL;
 use crate::ops::inventory::replace_records;
@@ -177,6 +177,7 @@ pub async fn replace(
 
 async fn replace_once(db: &Database, requests: &[AllocationRequest]) -> Result<Attempt> {
     let mut tx = db.begin().await?;
+    lock_requested_providers(db, &mut tx, requests).await?;
     let prepared = prepare(&mut tx, requests).await?;
     if write(&mut tx, &prepared).await? == Attempt::ProviderConflict {
         return Ok(Attempt::ProviderConflict);
@@ -325,6 +326,30 @@ async fn bump_provider(
     }
     *generation = generation.next();
     Ok(true)
+}
+
+/// On PostgreSQL and MySQL, locks the rows of the providers the requests
+/// allocate from before anything is read, so writers to one provider take
+/// turns instead of all reading the same generation and all but one losing
+/// the compare-and-swap (which, with many writers, can exhaust the retries).
+/// It must be the transaction's first statement: under MySQL's REPEATABLE
+/// READ the snapshot is fixed by the first plain read, and has to be taken
+/// after the lock to see the previous writer's allocations. The
+/// compare-and-swap stays the guarantee; this only makes it succeed.
+async fn lock_requested_providers(
+    db: &Database,
+    tx: &mut Tx,
+    requests: &[AllocationRequest],
+) -> Result<()> {
+    if db.backend() == Backend::Sqlite {
+        return Ok(());
+    }
+    let uuids: BTreeSet<&str> = requests
+        .iter()
+        .flat_map(|r| r.allocations.iter().map(|a| a.provider.as_str()))
+        .collect();
+    let uuids: Vec<&str> = uuids.into_iter().collect();
+    rp_q::lock_by_uuids(tx, &uuids).await
 }
 
 /// How one attempt of a write ended, when it did not fail outright.

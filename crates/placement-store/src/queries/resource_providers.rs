@@ -333,6 +333,21 @@ pub(crate) async fn delete(tx: &mut Tx, id: i64, read: Generation) -> Result<u64
     .await
 }
 
+/// Takes the row locks of the providers with these uuids, in id order (so
+/// two lockers never wait on each other in a cycle). Not for SQLite, whose
+/// write transactions are already serialized and which has no `FOR UPDATE`.
+pub(crate) async fn lock_by_uuids(tx: &mut Tx, uuids: &[&str]) -> Result<()> {
+    if uuids.is_empty() {
+        return Ok(());
+    }
+    let marks = vec!["?"; uuids.len()].join(", ");
+    let sql =
+        format!("SELECT id FROM resource_providers WHERE uuid IN ({marks}) ORDER BY id FOR UPDATE");
+    let values: Vec<Value> = uuids.iter().map(|u| Value::from(*u)).collect();
+    tx.fetch_all(&sql, &values).await?;
+    Ok(())
+}
+
 /// The generation compare-and-swap (upstream's `increment_generation`):
 /// sets `new` where the row still has `expected`; returns how many rows
 /// matched, which callers require to be one.
