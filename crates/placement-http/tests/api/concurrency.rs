@@ -6,25 +6,9 @@
 use std::sync::Arc;
 
 use axum::http::{Method, StatusCode};
-use serde_json::{json, Value};
+use serde_json::json;
 
-use crate::helpers::{TestApp, TestResponse};
-
-async fn send(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    version: &str,
-    body: Option<Value>,
-) -> TestResponse {
-    let mut call = app.call(method, path).token("admin").version(version);
-    if let Some(body) = body {
-        call = call
-            .header("content-type", "application/json")
-            .body(&body.to_string());
-    }
-    call.send().await
-}
+use crate::helpers::{send, TestApp};
 
 /// What one client tried to write.
 #[derive(Debug, Clone)]

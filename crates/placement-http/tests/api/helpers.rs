@@ -153,6 +153,23 @@ async fn context_as_json(context: RequestContext) -> impl IntoResponse {
     }))
 }
 
+/// One request as an admin at `version`, with `body` sent as JSON.
+pub async fn send(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    version: &str,
+    body: Option<serde_json::Value>,
+) -> TestResponse {
+    let mut call = app.call(method, path).token("admin").version(version);
+    if let Some(body) = body {
+        call = call
+            .header("content-type", "application/json")
+            .body(&body.to_string());
+    }
+    call.send().await
+}
+
 pub struct Call<'a> {
     app: &'a TestApp,
     request: axum::http::request::Builder,

@@ -4,25 +4,9 @@
 
 use axum::http::{Method, StatusCode};
 use placement_store::params;
-use serde_json::{json, Value};
+use serde_json::json;
 
-use crate::helpers::{TestApp, TestResponse};
-
-async fn send(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    version: &str,
-    body: Option<Value>,
-) -> TestResponse {
-    let mut call = app.call(method, path).token("admin").version(version);
-    if let Some(body) = body {
-        call = call
-            .header("content-type", "application/json")
-            .body(&body.to_string());
-    }
-    call.send().await
-}
+use crate::helpers::{send, TestApp, TestResponse};
 
 /// A new provider's uuid.
 async fn provider(app: &TestApp) -> String {

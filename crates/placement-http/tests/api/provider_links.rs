@@ -4,29 +4,13 @@
 //! upstream answers.
 
 use axum::http::{Method, StatusCode};
-use serde_json::{json, Value};
+use serde_json::json;
 
-use crate::helpers::{TestApp, TestResponse};
+use crate::helpers::{send, TestApp};
 
 const AGG_A: &str = "11111111-1111-1111-1111-111111111111";
 const AGG_B: &str = "22222222-2222-2222-2222-222222222222";
 const MISSING: &str = "99999999-9999-9999-9999-999999999999";
-
-async fn send(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    version: &str,
-    body: Option<Value>,
-) -> TestResponse {
-    let mut call = app.call(method, path).token("admin").version(version);
-    if let Some(body) = body {
-        call = call
-            .header("content-type", "application/json")
-            .body(&body.to_string());
-    }
-    call.send().await
-}
 
 /// Creates a provider and returns its uuid.
 async fn create(app: &TestApp, name: &str) -> String {

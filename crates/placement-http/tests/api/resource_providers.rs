@@ -6,23 +6,7 @@ use axum::http::{Method, StatusCode};
 use placement_store::params;
 use serde_json::{json, Value};
 
-use crate::helpers::{TestApp, TestResponse};
-
-async fn send(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    version: &str,
-    body: Option<Value>,
-) -> TestResponse {
-    let mut call = app.call(method, path).token("admin").version(version);
-    if let Some(body) = body {
-        call = call
-            .header("content-type", "application/json")
-            .body(&body.to_string());
-    }
-    call.send().await
-}
+use crate::helpers::{send, TestApp, TestResponse};
 
 async fn post(app: &TestApp, version: &str, body: Value) -> TestResponse {
     send(
