@@ -601,8 +601,9 @@ fn int_field(data: &PyValue, name: &str, default: i64) -> i64 {
 }
 
 /// The inventory of `class` a schema-valid body describes, with upstream's
-/// `INVENTORY_DEFAULTS` for what it leaves out.
-fn record_from(
+/// `INVENTORY_DEFAULTS` for what it leaves out (also the reshaper's
+/// `make_inventory_object`).
+pub(super) fn record_from(
     data: &PyValue,
     class: &str,
     rp: &ResourceProvider,

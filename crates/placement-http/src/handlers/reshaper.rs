@@ -12,9 +12,7 @@ use axum::extract::{FromRequestParts, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use placement_core::allocation::InventoryReplacement;
-use placement_core::inventory::InventoryRecord;
 use placement_core::microversion::Microversion;
-use placement_core::resource_provider::ResourceProvider;
 use placement_store::ops::allocation as store;
 use placement_store::ops::resource_provider as rp_store;
 use placement_store::Error as StoreError;
@@ -22,7 +20,7 @@ use placement_store::Error as StoreError;
 use super::allocation::{
     self, int_of, is_invalid_inventory, raised_before_write, RC_PATTERN, UUID_PATTERN,
 };
-use super::util;
+use super::{inventory, util};
 use crate::body::{extract_json, repr, ObjectKeyword, PyValue, Schema, SchemaKind};
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::{JsonContent, WantVersion};
@@ -52,39 +50,6 @@ fn entries(value: Option<&PyValue>) -> &[(String, PyValue)] {
     }
 }
 
-/// upstream's `make_inventory_object` over `INVENTORY_DEFAULTS` and the
-/// schema-valid record sent for `class`.
-fn record_from(
-    data: &PyValue,
-    class: &str,
-    rp: &ResourceProvider,
-) -> Result<InventoryRecord, ApiError> {
-    let defaults = InventoryRecord::with_defaults(class, 0);
-    let int = |name: &str, default: i64| data.get(name).and_then(int_of).unwrap_or(default);
-    let allocation_ratio = match data.get("allocation_ratio") {
-        Some(PyValue::Int(digits)) => digits.parse().unwrap_or(f64::NAN),
-        Some(PyValue::Float(f)) => *f,
-        _ => defaults.allocation_ratio,
-    };
-    // NOTE(upstream): a NaN ratio passes upstream's schema and fails later
-    // as a 500; it is refused here with make_inventory_object's 400 text.
-    if !allocation_ratio.is_finite() {
-        return Err(ApiError::bad_request(format!(
-            "Bad inventory {class} for resource provider {}: allocation_ratio must be a finite number",
-            rp.uuid
-        )));
-    }
-    Ok(InventoryRecord {
-        resource_class: class.to_owned(),
-        total: int("total", 0),
-        reserved: int("reserved", defaults.reserved),
-        min_unit: int("min_unit", defaults.min_unit),
-        max_unit: int("max_unit", defaults.max_unit),
-        step_size: int("step_size", defaults.step_size),
-        allocation_ratio,
-    })
-}
-
 /// The new inventory of one provider named in `inventories`, after
 /// upstream's existence and early generation checks.
 async fn replacement(
@@ -112,7 +77,7 @@ async fn replacement(
     }
     let inventories = entries(data.get("inventories"))
         .iter()
-        .map(|(class, raw)| record_from(raw, class, &rp))
+        .map(|(class, raw)| inventory::record_from(raw, class, &rp))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(InventoryReplacement {
         provider: rp_uuid.to_owned(),
