@@ -3,7 +3,7 @@
 
 use placement_core::inventory::{Inventory, InventoryRecord};
 
-use crate::db::{Row, Tx};
+use crate::db::{Row, Tx, Value};
 use crate::error::Result;
 use crate::params;
 
@@ -112,22 +112,23 @@ pub(crate) async fn allocated_classes(
     provider_id: i64,
     class_ids: &[i64],
 ) -> Result<Vec<String>> {
-    let mut names = Vec::new();
-    for &class_id in class_ids {
-        let row = tx
-            .fetch_optional(
-                r"SELECT rc.name FROM allocations a
-                  JOIN resource_classes rc ON rc.id = a.resource_class_id
-                  WHERE a.resource_provider_id = ? AND a.resource_class_id = ?
-                  LIMIT 1",
-                params![provider_id, class_id],
-            )
-            .await?;
-        if let Some(row) = row {
-            names.push(row.get_string(0)?);
-        }
+    if class_ids.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(names)
+    let marks = vec!["?"; class_ids.len()].join(", ");
+    let sql = format!(
+        "SELECT DISTINCT rc.id, rc.name FROM allocations a
+         JOIN resource_classes rc ON rc.id = a.resource_class_id
+         WHERE a.resource_provider_id = ? AND a.resource_class_id IN ({marks})
+         ORDER BY rc.id"
+    );
+    let mut values = vec![Value::from(provider_id)];
+    values.extend(class_ids.iter().map(|id| Value::from(*id)));
+    tx.fetch_all(&sql, &values)
+        .await?
+        .iter()
+        .map(|row| row.get_string(1))
+        .collect()
 }
 
 /// Total used of one class on the provider, if any allocations exist.
