@@ -24,6 +24,7 @@ pub mod consumer;
 pub mod ids;
 pub mod inventory;
 pub mod microversion;
+pub mod policy;
 pub mod resource_class;
 pub mod resource_provider;
 pub mod traits;

@@ -54,6 +54,7 @@ pub mod extract;
 mod handlers;
 pub mod json;
 pub mod middleware;
+pub mod policy;
 mod query;
 mod routes;
 pub mod settings;
