@@ -147,10 +147,8 @@ fn context_from_headers(headers: &HeaderMap, ids: RequestIds) -> RequestContext 
         user_id: first(&[X_USER_ID, X_USER]),
         project_id: first(&[X_PROJECT_ID, X_TENANT_ID, X_TENANT]),
         roles,
-        is_admin: false,
         system_scope: header_text(headers, &OPENSTACK_SYSTEM_SCOPE),
-        global_request_id: ids.global_request_id,
-        request_id: ids.request_id,
+        ..RequestContext::anonymous(ids.request_id, ids.global_request_id)
     };
     context.is_admin = context.has_role("admin");
     context
