@@ -9,6 +9,8 @@ use placement_core::allocation::AllocationWriteOptions;
 use placement_core::consumer::DEFAULT_INCOMPLETE_CONSUMER_ID;
 use placement_store::Database;
 
+use crate::policy::Enforcer;
+
 /// How requests are authenticated: upstream's `[api] auth_strategy`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum AuthStrategy {
@@ -139,14 +141,24 @@ pub struct AppState {
     /// The store handle: handlers pass it to one `placement_store::ops`
     /// function each and never see a connection or SQL.
     pub store: Database,
+    /// The policy enforcer every handler asks before acting (upstream's
+    /// `context.can`).
+    pub policy: Arc<Enforcer>,
 }
 
 impl AppState {
-    /// State for the given settings, serving the given database.
+    /// State for the given settings, serving the given database, with the
+    /// registered default policy and no policy files.
     pub fn new(settings: HttpSettings, store: Database) -> Self {
+        Self::with_policy(settings, store, Enforcer::defaults())
+    }
+
+    /// State with an enforcer built from the operator's policy settings.
+    pub fn with_policy(settings: HttpSettings, store: Database, policy: Enforcer) -> Self {
         Self {
             settings: Arc::new(settings),
             store,
+            policy: Arc::new(policy),
         }
     }
 }

@@ -2,13 +2,19 @@
 //! `placement/util.py` and webob do: absolute `Location` headers and the
 //! 1.15 cache headers.
 
+use std::collections::BTreeMap;
+
 use axum::body::Body;
 use axum::extract::rejection::PathRejection;
 use axum::extract::Path;
 use axum::http::{header, HeaderMap, HeaderValue};
 use chrono::NaiveDateTime;
+use placement_core::policy::Target;
 
+use crate::context::RequestContext;
 use crate::error::ApiError;
+use crate::policy::Denial;
+use crate::settings::AppState;
 
 /// The largest request body read. Upstream sets none; the biggest real
 /// bodies (`POST /allocations`, `/reshaper` for large trees) are far below
@@ -30,6 +36,50 @@ pub(crate) fn path_item<T>(path: Result<Path<T>, PathRejection>) -> Result<T, Ap
     path.map(|Path(item)| item)
         .map_err(|_| ApiError::not_found("").before_dispatch())
 }
+
+/// upstream's `context.can(action)`: the caller's own project and user are
+/// the target. Handlers call it after the microversion, `Accept` and
+/// `Content-Type` checks and before reading the body, the query or the
+/// database, as upstream's handlers do.
+pub(crate) fn authorize(
+    state: &AppState,
+    context: &RequestContext,
+    action: &'static str,
+) -> Result<(), ApiError> {
+    let target = Target(BTreeMap::from([
+        ("project_id".to_owned(), context.project_id.clone()),
+        ("user_id".to_owned(), context.user_id.clone()),
+    ]));
+    authorize_target(state, context, action, &target)
+}
+
+/// [`authorize`] against an explicit target (`/usages` checks the project
+/// named in its query).
+pub(crate) fn authorize_target(
+    state: &AppState,
+    context: &RequestContext,
+    action: &'static str,
+    target: &Target,
+) -> Result<(), ApiError> {
+    match state
+        .policy
+        .authorize(action, target, &context.credentials())
+    {
+        Ok(()) => Ok(()),
+        // upstream raises PolicyNotAuthorized with the action alone on a
+        // scope mismatch, and its own wording otherwise.
+        Err(Denial::Forbidden) => Err(ApiError::forbidden(format!(
+            "Policy does not allow {action} to be performed."
+        ))),
+        Err(Denial::Scope) => Err(ApiError::forbidden(action)),
+        Err(Denial::Unregistered) => Err(ApiError::internal(UnregisteredPolicy(action))),
+    }
+}
+
+/// A handler asked about an action no rule is registered for: a bug.
+#[derive(Debug, thiserror::Error)]
+#[error("policy rule {0} is not registered")]
+struct UnregisteredPolicy(&'static str);
 
 /// "Now", where upstream's `pick_last_modified` falls back to `utcnow()`.
 pub(crate) fn utcnow() -> NaiveDateTime {
