@@ -38,6 +38,7 @@ use super::util;
 use crate::body::{
     extract_json, Format, ObjectKeyword, Pattern, PyValue, Schema, SchemaKind, StringSchema,
 };
+use crate::context::RequestContext;
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::{AcceptJson, JsonContent, WantVersion};
 use crate::json::PyJson;
@@ -495,9 +496,11 @@ async fn list_for_consumer(
     WantVersion(mv): WantVersion,
     _: AcceptJson,
     State(state): State<AppState>,
+    context: RequestContext,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
     let consumer = util::path_item(path)?;
+    util::authorize(&state, &context, "placement:allocations:list")?;
     let found = store::get_for_consumer(&state.store, &consumer)
         .await
         .map_err(ApiError::internal)?;
@@ -515,9 +518,15 @@ async fn list_for_resource_provider(
     WantVersion(mv): WantVersion,
     _: AcceptJson,
     State(state): State<AppState>,
+    context: RequestContext,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
     let uuid = util::path_item(path)?;
+    util::authorize(
+        &state,
+        &context,
+        "placement:resource_providers:allocations:list",
+    )?;
     let found: ProviderAllocations =
         store::get_for_provider(&state.store, &uuid)
             .await
@@ -574,6 +583,7 @@ async fn set_allocations_for_consumer(
     let (mut parts, body) = request.into_parts();
     let WantVersion(mv) = WantVersion::from_request_parts(&mut parts, &state).await?;
     JsonContent::from_request_parts(&mut parts, &state).await?;
+    util::authorize_parts(&state, &mut parts, "placement:allocations:update").await?;
     let raw = util::path_item(Path::<String>::from_request_parts(&mut parts, &state).await)?;
     let uuid = parse_uuid_like(&raw).map_err(|_| malformed_consumer(&raw))?;
     let consumer = ConsumerUuid(uuid);
@@ -604,6 +614,7 @@ async fn set_allocations(
         .await?
         .require(1, 13)?;
     JsonContent::from_request_parts(&mut parts, &state).await?;
+    util::authorize_parts(&state, &mut parts, "placement:allocations:manage").await?;
     let data = extract_json(&util::read_body(body).await?, post_schema(mv))?;
     let requests = post_requests(Some(&data), mv, &state.settings)?;
     store::replace(
@@ -621,9 +632,11 @@ async fn set_allocations(
 /// it has none.
 async fn delete_allocations(
     State(state): State<AppState>,
+    context: RequestContext,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
     let consumer = util::path_item(path)?;
+    util::authorize(&state, &context, "placement:allocations:delete")?;
     store::delete_for_consumer(&state.store, &consumer)
         .await
         .map_err(|e| match e {

@@ -23,6 +23,7 @@ use serde::Serialize;
 
 use super::util;
 use crate::body::{extract_json, Pattern, PyValue, Schema, SchemaKind, StringSchema};
+use crate::context::RequestContext;
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::{AcceptJson, JsonContent, WantVersion};
 use crate::json::PyJson;
@@ -693,9 +694,15 @@ async fn get_inventories(
     WantVersion(mv): WantVersion,
     _: AcceptJson,
     State(state): State<AppState>,
+    context: RequestContext,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
     let uuid = util::path_item(path)?;
+    util::authorize(
+        &state,
+        &context,
+        "placement:resource_providers:inventories:list",
+    )?;
     let found = store::get_inventories(&state.store, &uuid)
         .await
         .map_err(|e| match e {
@@ -717,9 +724,15 @@ async fn get_inventory(
     WantVersion(mv): WantVersion,
     _: AcceptJson,
     State(state): State<AppState>,
+    context: RequestContext,
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> Result<Response, ApiError> {
     let (uuid, class) = util::path_item(path)?;
+    util::authorize(
+        &state,
+        &context,
+        "placement:resource_providers:inventories:show",
+    )?;
     let found = store::get_inventories(&state.store, &uuid)
         .await
         .map_err(|e| match e {
@@ -748,10 +761,16 @@ async fn create_inventory(
     WantVersion(mv): WantVersion,
     _: JsonContent,
     State(state): State<AppState>,
+    context: RequestContext,
     path: Result<Path<String>, PathRejection>,
     request: Request,
 ) -> Result<Response, ApiError> {
     let uuid = util::path_item(path)?;
+    util::authorize(
+        &state,
+        &context,
+        "placement:resource_providers:inventories:create",
+    )?;
     let (parts, body) = request.into_parts();
     let rp = provider(&state, &uuid).await?;
     let data = extract_json(&util::read_body(body).await?, &POST_INVENTORY_SCHEMA)?;
@@ -799,10 +818,16 @@ async fn set_inventories(
     WantVersion(mv): WantVersion,
     _: JsonContent,
     State(state): State<AppState>,
+    context: RequestContext,
     path: Result<Path<String>, PathRejection>,
     body: Body,
 ) -> Result<Response, ApiError> {
     let uuid = util::path_item(path)?;
+    util::authorize(
+        &state,
+        &context,
+        "placement:resource_providers:inventories:update",
+    )?;
     let rp = provider(&state, &uuid).await?;
     let data = extract_json(&util::read_body(body).await?, &PUT_INVENTORY_SCHEMA)?;
     let generation = check_generation(&data, &rp)?;
@@ -850,6 +875,7 @@ async fn set_inventories(
 async fn delete_inventories(
     WantVersion(mv): WantVersion,
     State(state): State<AppState>,
+    context: RequestContext,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
     if !mv.matches(1, 5) {
@@ -859,6 +885,11 @@ async fn delete_inventories(
         ));
     }
     let uuid = util::path_item(path)?;
+    util::authorize(
+        &state,
+        &context,
+        "placement:resource_providers:inventories:delete",
+    )?;
     let rp = provider(&state, &uuid).await?;
     store::set_inventories(&state.store, &uuid, None, &[])
         .await
@@ -882,10 +913,16 @@ async fn update_inventory(
     WantVersion(mv): WantVersion,
     _: JsonContent,
     State(state): State<AppState>,
+    context: RequestContext,
     path: Result<Path<(String, String)>, PathRejection>,
     body: Body,
 ) -> Result<Response, ApiError> {
     let (uuid, class) = util::path_item(path)?;
+    util::authorize(
+        &state,
+        &context,
+        "placement:resource_providers:inventories:update",
+    )?;
     let rp = provider(&state, &uuid).await?;
     let data = extract_json(&util::read_body(body).await?, &BASE_INVENTORY_SCHEMA)?;
     let generation = check_generation(&data, &rp)?;
@@ -921,9 +958,15 @@ async fn update_inventory(
 async fn delete_inventory(
     WantVersion(_): WantVersion,
     State(state): State<AppState>,
+    context: RequestContext,
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> Result<Response, ApiError> {
     let (uuid, class) = util::path_item(path)?;
+    util::authorize(
+        &state,
+        &context,
+        "placement:resource_providers:inventories:delete",
+    )?;
     provider(&state, &uuid).await?;
     store::delete_inventory(&state.store, &uuid, &class)
         .await

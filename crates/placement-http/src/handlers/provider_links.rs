@@ -248,6 +248,12 @@ async fn list_traits_for_resource_provider(
         .await?
         .require(1, 6)?;
     AcceptJson::from_request_parts(&mut parts, &state).await?;
+    util::authorize_parts(
+        &state,
+        &mut parts,
+        "placement:resource_providers:traits:list",
+    )
+    .await?;
     let uuid = path_uuid(&mut parts, &state).await?;
     let read = match trait_store::get_provider_traits(&state.store, &uuid).await {
         Ok(read) => read,
@@ -272,6 +278,12 @@ async fn update_traits_for_resource_provider(
         .await?
         .require(1, 6)?;
     JsonContent::from_request_parts(&mut parts, &state).await?;
+    util::authorize_parts(
+        &state,
+        &mut parts,
+        "placement:resource_providers:traits:update",
+    )
+    .await?;
     let uuid = path_uuid(&mut parts, &state).await?;
     let body = util::read_body(body).await?;
     let data = extract_json(&body, &SET_TRAITS_SCHEMA)?;
@@ -299,6 +311,12 @@ async fn delete_traits_for_resource_provider(
     WantVersion::from_request_parts(&mut parts, &state)
         .await?
         .require(1, 6)?;
+    util::authorize_parts(
+        &state,
+        &mut parts,
+        "placement:resource_providers:traits:delete",
+    )
+    .await?;
     let uuid = path_uuid(&mut parts, &state).await?;
     match trait_store::delete_provider_traits(&state.store, &uuid).await {
         Ok(()) => Ok(StatusCode::NO_CONTENT.into_response()),
@@ -338,6 +356,12 @@ async fn get_aggregates(
     let mv = WantVersion::from_request_parts(&mut parts, &state)
         .await?
         .require(1, 1)?;
+    util::authorize_parts(
+        &state,
+        &mut parts,
+        "placement:resource_providers:aggregates:list",
+    )
+    .await?;
     let uuid = path_uuid(&mut parts, &state).await?;
     let read = agg_store::get_provider_aggregates(&state.store, &uuid)
         .await
@@ -360,6 +384,12 @@ async fn set_aggregates(
     let mv = WantVersion::from_request_parts(&mut parts, &state)
         .await?
         .require(1, 1)?;
+    util::authorize_parts(
+        &state,
+        &mut parts,
+        "placement:resource_providers:aggregates:update",
+    )
+    .await?;
     let uuid = path_uuid(&mut parts, &state).await?;
     let consider_generation = mv.matches(AGGREGATES_GENERATION.0, AGGREGATES_GENERATION.1);
     let schema = if consider_generation {

@@ -122,6 +122,7 @@ async fn reshape(State(state): State<AppState>, request: Request) -> Result<Resp
         .await?
         .require(1, 30)?;
     JsonContent::from_request_parts(&mut parts, &state).await?;
+    util::authorize_parts(&state, &mut parts, "placement:reshaper:reshape").await?;
     let data = extract_json(&util::read_body(body).await?, schema(mv))?;
     let mut inventories = Vec::new();
     for (rp_uuid, inventory) in entries(data.get("inventories")) {

@@ -18,6 +18,7 @@ use serde::Serialize;
 
 use super::util;
 use crate::body::{extract_json, validate, Pattern, PyValue, Schema, SchemaKind, StringSchema};
+use crate::context::RequestContext;
 use crate::error::ApiError;
 use crate::extract::{AcceptJson, JsonContent, WantVersion};
 use crate::json::PyJson;
@@ -157,7 +158,9 @@ async fn list_resource_classes(
     Since1_2(mv): Since1_2,
     _: AcceptJson,
     State(state): State<AppState>,
+    context: RequestContext,
 ) -> Result<Response, ApiError> {
+    util::authorize(&state, &context, "placement:resource_classes:list")?;
     let classes = store::list_resource_classes(&state.store)
         .await
         .map_err(common_error)?;
@@ -184,8 +187,10 @@ async fn create_resource_class(
     Since1_2(_): Since1_2,
     _: JsonContent,
     State(state): State<AppState>,
+    context: RequestContext,
     request: Request,
 ) -> Result<Response, ApiError> {
+    util::authorize(&state, &context, "placement:resource_classes:create")?;
     let (parts, body) = request.into_parts();
     let data = extract_json(&util::read_body(body).await?, &RC_SCHEMA_V1_2)?;
     let name = body_name(&data)?;
@@ -215,9 +220,11 @@ async fn get_resource_class(
     Since1_2(mv): Since1_2,
     _: AcceptJson,
     State(state): State<AppState>,
+    context: RequestContext,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
     let name = util::path_item(path)?;
+    util::authorize(&state, &context, "placement:resource_classes:show")?;
     let class = store::get_resource_class(&state.store, &name)
         .await
         .map_err(common_error)?;
@@ -235,15 +242,18 @@ async fn get_resource_class(
 async fn update_resource_class(
     Since1_2(mv): Since1_2,
     State(state): State<AppState>,
+    context: RequestContext,
     path: Result<Path<String>, PathRejection>,
     request: Request,
 ) -> Result<Response, ApiError> {
     let name = util::path_item(path)?;
     let (mut parts, body) = request.into_parts();
     if mv.matches(1, 7) {
+        util::authorize(&state, &context, "placement:resource_classes:update")?;
         return put_resource_class(&state, &parts.headers, &name).await;
     }
     JsonContent::from_request_parts(&mut parts, &state).await?;
+    util::authorize(&state, &context, "placement:resource_classes:update")?;
     let data = extract_json(&util::read_body(body).await?, &RC_SCHEMA_V1_2)?;
     let new_name = body_name(&data)?;
     let class = match store::update_resource_class(&state.store, &name, &new_name).await {
@@ -293,9 +303,11 @@ async fn put_resource_class(
 async fn delete_resource_class(
     Since1_2(_): Since1_2,
     State(state): State<AppState>,
+    context: RequestContext,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
     let name = util::path_item(path)?;
+    util::authorize(&state, &context, "placement:resource_classes:delete")?;
     match store::delete_resource_class(&state.store, &name).await {
         Ok(()) => Ok(empty(StatusCode::NO_CONTENT, None)),
         Err(e @ placement_store::Error::ResourceClassCannotDeleteStandard(_)) => Err(

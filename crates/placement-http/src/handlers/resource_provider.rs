@@ -25,6 +25,7 @@ use serde::Serialize;
 
 use super::util;
 use crate::body::{extract_json, str_repr, Format, PyValue, Schema, SchemaKind, StringSchema};
+use crate::context::RequestContext;
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::{AcceptJson, JsonContent, WantVersion};
 use crate::json::PyJson;
@@ -273,8 +274,10 @@ async fn list_resource_providers(
     WantVersion(mv): WantVersion,
     _: AcceptJson,
     State(state): State<AppState>,
+    context: RequestContext,
     RawQuery(raw_query): RawQuery,
 ) -> Result<Response, ApiError> {
+    util::authorize(&state, &context, "placement:resource_providers:list")?;
     let params = QueryParams::parse(raw_query.as_deref().unwrap_or_default())
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let filter = provider_filter(&params, mv)?;
@@ -568,8 +571,10 @@ async fn create_resource_provider(
     WantVersion(mv): WantVersion,
     _: JsonContent,
     State(state): State<AppState>,
+    context: RequestContext,
     request: Request,
 ) -> Result<Response, ApiError> {
+    util::authorize(&state, &context, "placement:resource_providers:create")?;
     let (parts, body) = request.into_parts();
     let schema = if mv.matches(1, 14) {
         &POST_SCHEMA_V1_14
@@ -636,9 +641,11 @@ async fn get_resource_provider(
     WantVersion(mv): WantVersion,
     _: AcceptJson,
     State(state): State<AppState>,
+    context: RequestContext,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
     let uuid = util::path_item(path)?;
+    util::authorize(&state, &context, "placement:resource_providers:show")?;
     let rp = store::get_resource_provider(&state.store, &uuid)
         .await
         .map_err(not_found_or_internal)?;
@@ -658,10 +665,12 @@ async fn update_resource_provider(
     WantVersion(mv): WantVersion,
     _: JsonContent,
     State(state): State<AppState>,
+    context: RequestContext,
     path: Result<Path<String>, PathRejection>,
     request: Request,
 ) -> Result<Response, ApiError> {
     let uuid = util::path_item(path)?;
+    util::authorize(&state, &context, "placement:resource_providers:update")?;
     let body = util::read_body(request.into_body()).await?;
     let schema = if mv.matches(1, 14) {
         &PUT_SCHEMA_V1_14
@@ -716,9 +725,11 @@ async fn update_resource_provider(
 /// `DELETE /resource_providers/{uuid}`: 204.
 async fn delete_resource_provider(
     State(state): State<AppState>,
+    context: RequestContext,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
     let uuid = util::path_item(path)?;
+    util::authorize(&state, &context, "placement:resource_providers:delete")?;
     match store::delete_resource_provider(&state.store, &uuid).await {
         Ok(()) => Ok(StatusCode::NO_CONTENT.into_response()),
         Err(StoreError::ResourceProviderNotFound(_)) => Err(ApiError::not_found(format!(

@@ -13,7 +13,8 @@ use placement_store::ops::traits::{self as store, EnsuredTrait};
 use placement_store::Error as StoreError;
 use serde::Serialize;
 
-use super::util::{absolute_location, set_cache_headers};
+use super::util::{self, absolute_location, set_cache_headers};
+use crate::context::RequestContext;
 use crate::error::ApiError;
 use crate::extract::{AcceptJson, WantVersion};
 use crate::json::PyJson;
@@ -69,6 +70,7 @@ pub(crate) async fn list_traits(
         .await?
         .require(SINCE.0, SINCE.1)?;
     AcceptJson::from_request_parts(&mut parts, &state).await?;
+    util::authorize_parts(&state, &mut parts, "placement:traits:list").await?;
     let params = QueryParams::parse(raw_query.as_deref().unwrap_or_default())
         .and_then(|params| {
             params.check_known(LIST_TRAIT_PARAMS, LIST_TRAIT_SCHEMA_TEXT)?;
@@ -139,9 +141,11 @@ fn newest(traits: &[Trait]) -> NaiveDateTime {
 pub(crate) async fn get_trait(
     State(state): State<AppState>,
     version: WantVersion,
+    context: RequestContext,
     path: RawPathParams,
 ) -> Result<Response, ApiError> {
     let mv = version.require(SINCE.0, SINCE.1)?;
+    util::authorize(&state, &context, "placement:traits:show")?;
     let name = name_from_path(&path);
     let found = store::get_trait(&state.store, &name)
         .await
@@ -161,9 +165,11 @@ pub(crate) async fn put_trait(
     State(state): State<AppState>,
     version: WantVersion,
     headers: HeaderMap,
+    context: RequestContext,
     path: RawPathParams,
 ) -> Result<Response, ApiError> {
     let mv = version.require(SINCE.0, SINCE.1)?;
+    util::authorize(&state, &context, "placement:traits:update")?;
     let raw = name_from_path(&path);
     let name = CustomTraitName::parse(&raw).map_err(|_| ApiError::bad_request(INVALID_TRAIT))?;
     let ensured = store::ensure_trait(&state.store, &name)
@@ -202,9 +208,11 @@ struct ControlCharacterInHeader;
 pub(crate) async fn delete_trait(
     State(state): State<AppState>,
     version: WantVersion,
+    context: RequestContext,
     path: RawPathParams,
 ) -> Result<Response, ApiError> {
     version.require(SINCE.0, SINCE.1)?;
+    util::authorize(&state, &context, "placement:traits:delete")?;
     let name = name_from_path(&path);
     store::delete_trait(&state.store, &name)
         .await

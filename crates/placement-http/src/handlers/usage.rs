@@ -11,6 +11,7 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRequestParts, Path, RawQuery, State};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
+use placement_core::policy::Target;
 use placement_store::ops::usage::{self as store, ConsumerTypeUsages};
 use placement_store::Error as StoreError;
 use serde::Serialize;
@@ -18,6 +19,7 @@ use serde_json::{Map, Value};
 
 use super::util;
 use crate::body::{validate, Pattern, PyValue, Schema, SchemaKind, StringSchema};
+use crate::context::RequestContext;
 use crate::error::ApiError;
 use crate::extract::{AcceptJson, WantVersion};
 use crate::json::PyJson;
@@ -133,6 +135,7 @@ pub(crate) async fn list_usages(
     let mv = WantVersion::from_request_parts(&mut parts, &state).await?;
     AcceptJson::from_request_parts(&mut parts, &state).await?;
     let uuid = util::path_item(path)?;
+    util::authorize_parts(&state, &mut parts, "placement:resource_providers:usages").await?;
     let found = store::provider_usages(&state.store, &uuid)
         .await
         .map_err(|e| match e {
@@ -192,8 +195,20 @@ pub(crate) async fn get_total_usages(
         .await?
         .require(TOTAL_USAGES.0, TOTAL_USAGES.1)?;
     AcceptJson::from_request_parts(&mut parts, &state).await?;
-    let params = QueryParams::parse(raw_query.as_deref().unwrap_or_default())
-        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let params = QueryParams::parse(raw_query.as_deref().unwrap_or_default());
+    // upstream's target is the project the query names (`req.GET`, read
+    // before any validation), so a reader may see its own project's usages.
+    let target = Target(BTreeMap::from([(
+        "project_id".to_owned(),
+        params
+            .as_ref()
+            .ok()
+            .and_then(|p| p.get("project_id"))
+            .map(str::to_owned),
+    )]));
+    let context = RequestContext::from_request_parts(&mut parts, &state).await?;
+    util::authorize_target(&state, &context, "placement:usages", &target)?;
+    let params = params.map_err(|e| ApiError::bad_request(e.to_string()))?;
     let by_type = mv.matches(CONSUMER_TYPES.0, CONSUMER_TYPES.1);
     let schema = if by_type {
         &USAGES_SCHEMA_1_38

@@ -53,6 +53,18 @@ pub(crate) fn authorize(
     authorize_target(state, context, action, &target)
 }
 
+/// [`authorize`] for handlers that take the request apart themselves (to
+/// run upstream's checks in its decorator order).
+pub(crate) async fn authorize_parts(
+    state: &AppState,
+    parts: &mut axum::http::request::Parts,
+    action: &'static str,
+) -> Result<(), ApiError> {
+    use axum::extract::FromRequestParts;
+    let context = RequestContext::from_request_parts(parts, state).await?;
+    authorize(state, &context, action)
+}
+
 /// [`authorize`] against an explicit target (`/usages` checks the project
 /// named in its query).
 pub(crate) fn authorize_target(
