@@ -64,6 +64,7 @@ pub use context::RequestContext;
 pub use error::{ApiError, ErrorCode};
 pub use extract::{AcceptJson, JsonContent, WantVersion};
 pub use settings::{AppState, AuthStrategy, HttpSettings, UrlPrefix};
+pub use middleware::cors::CorsSettings;
 
 /// The placement application: the route table inside the middleware stack,
 /// mounted under the configured prefix.

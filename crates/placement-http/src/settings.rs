@@ -9,6 +9,7 @@ use placement_core::allocation::AllocationWriteOptions;
 use placement_core::consumer::DEFAULT_INCOMPLETE_CONSUMER_ID;
 use placement_store::Database;
 
+use crate::middleware::cors::CorsSettings;
 use crate::policy::Enforcer;
 
 /// How requests are authenticated: upstream's `[api] auth_strategy`.
@@ -103,6 +104,8 @@ pub struct HttpSettings {
     /// allocation write that lost a provider-generation race is retried
     /// before the client gets a 409.
     pub allocation_conflict_retry_count: u32,
+    /// `[cors]`: off unless an origin is allowed.
+    pub cors: CorsSettings,
 }
 
 impl HttpSettings {
@@ -115,6 +118,7 @@ impl HttpSettings {
             incomplete_consumer_project_id: DEFAULT_INCOMPLETE_CONSUMER_ID.to_owned(),
             incomplete_consumer_user_id: DEFAULT_INCOMPLETE_CONSUMER_ID.to_owned(),
             allocation_conflict_retry_count: AllocationWriteOptions::default().conflict_retry_count,
+            cors: CorsSettings::default(),
         }
     }
 

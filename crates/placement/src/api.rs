@@ -11,6 +11,7 @@ use std::net::SocketAddr;
 
 use anyhow::{bail, Context};
 use clap::Parser;
+use placement_http::policy::{Enforcer, PolicySettings};
 use placement_http::{AppState, HttpSettings, UrlPrefix};
 use placement_store::ops::schema::{self, SchemaState};
 use placement_store::ops::standard;
@@ -132,8 +133,10 @@ async fn run(args: Args, config: Config) -> anyhow::Result<()> {
         incomplete_consumer_project_id: config.placement.incomplete_consumer_project_id.clone(),
         incomplete_consumer_user_id: config.placement.incomplete_consumer_user_id.clone(),
         allocation_conflict_retry_count: config.placement.allocation_conflict_retry_count,
+        cors: config.cors.clone(),
     };
-    let app = placement_http::router(AppState::new(settings, db.clone()));
+    let policy = Enforcer::load(policy_settings(&config)).context("policy")?;
+    let app = placement_http::router(AppState::with_policy(settings, db.clone(), policy));
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
         .with_context(|| format!("cannot listen on {}", args.bind))?;
@@ -154,6 +157,18 @@ async fn run(args: Args, config: Config) -> anyhow::Result<()> {
     info!("placement-api stopped");
     db.close().await;
     Ok(())
+}
+
+/// `[oslo_policy]` for the enforcer, with relative names found where
+/// oslo.config finds them.
+pub fn policy_settings(config: &Config) -> PolicySettings {
+    PolicySettings {
+        policy_file: config.oslo_policy.policy_file.clone(),
+        policy_dirs: config.oslo_policy.policy_dirs.clone(),
+        search_dirs: config.search_dirs(),
+        enforce_new_defaults: config.oslo_policy.enforce_new_defaults,
+        default_rule: config.oslo_policy.policy_default_rule.clone(),
+    }
 }
 
 async fn shutdown_signal() {

@@ -143,6 +143,23 @@ pub struct PlacementSection {
     pub allocation_conflict_retry_count: u32,
 }
 
+/// `[oslo_policy]`.
+#[derive(Debug, Clone)]
+pub struct OsloPolicySection {
+    /// `policy_file` (default `policy.yaml`), found as oslo.config's
+    /// `find_file` finds it: see [`Config::search_dirs`].
+    pub policy_file: String,
+    /// `policy_dirs` (default `policy.d`): directories whose files are
+    /// applied after `policy_file`, in name order.
+    pub policy_dirs: Vec<String>,
+    /// `enforce_new_defaults` (default true); false ORs each rule's
+    /// deprecated check string into its default.
+    pub enforce_new_defaults: bool,
+    /// `policy_default_rule` (default `default`): the rule consulted for
+    /// names no rule defines.
+    pub policy_default_rule: String,
+}
+
 /// The whole validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -154,9 +171,12 @@ pub struct Config {
     pub database: DatabaseSection,
     /// `[placement]`.
     pub placement: PlacementSection,
-    /// `[oslo_policy] policy_file` (default `policy.yaml`, looked up beside
-    /// the config files).
-    pub policy_file: String,
+    /// `[oslo_policy]`.
+    pub oslo_policy: OsloPolicySection,
+    /// `[cors]`, with placement's defaults.
+    pub cors: placement_http::CorsSettings,
+    /// `--config-dir`s given, for oslo.config's file search.
+    pub config_dirs: Vec<PathBuf>,
     /// The files that were read, in order.
     pub files: Vec<PathBuf>,
     /// True when no file was found and the embedded defaults apply.
@@ -353,7 +373,36 @@ impl Config {
         }
         let embedded_default =
             files.is_empty() && raw.get("placement_database", "connection").is_none();
-        Self::from_raw(&raw, files, embedded_default)
+        let mut config = Self::from_raw(&raw, files, embedded_default)?;
+        config.config_dirs = sources.config_dirs.clone();
+        Ok(config)
+    }
+
+    /// Where oslo.config's `find_file` looks for a relative file name such
+    /// as `policy.yaml`, in order: the `--config-dir`s, the directories of
+    /// the files read (last file first), then `~/.placement`, `~`,
+    /// `/etc/placement` and `/etc`.
+    pub fn search_dirs(&self) -> Vec<PathBuf> {
+        let mut dirs: Vec<PathBuf> = self.config_dirs.clone();
+        for file in self.files.iter().rev() {
+            if let Some(parent) = file.parent() {
+                let parent = if parent.as_os_str().is_empty() {
+                    PathBuf::from(".")
+                } else {
+                    parent.to_path_buf()
+                };
+                if !dirs.contains(&parent) {
+                    dirs.push(parent);
+                }
+            }
+        }
+        if let Some(h) = home() {
+            dirs.push(h.join(format!(".{PROJECT}")));
+            dirs.push(h);
+        }
+        dirs.push(PathBuf::from(format!("/etc/{PROJECT}")));
+        dirs.push(PathBuf::from("/etc"));
+        dirs
     }
 
     fn from_raw(raw: &Raw, files: Vec<PathBuf>, embedded: bool) -> Result<Config, ConfigError> {
@@ -452,11 +501,43 @@ impl Config {
                     .int("placement", "allocation_conflict_retry_count", 0)?
                     .unwrap_or(10),
             },
-            policy_file: text_or("oslo_policy", "policy_file", "policy.yaml"),
+            oslo_policy: OsloPolicySection {
+                policy_file: text_or("oslo_policy", "policy_file", "policy.yaml"),
+                policy_dirs: v
+                    .list("oslo_policy", "policy_dirs")
+                    .unwrap_or_else(|| vec!["policy.d".to_owned()]),
+                enforce_new_defaults: v
+                    .bool("oslo_policy", "enforce_new_defaults")?
+                    .unwrap_or(true),
+                policy_default_rule: text_or("oslo_policy", "policy_default_rule", "default"),
+            },
+            cors: cors_section(&v)?,
+            config_dirs: Vec::new(),
             files,
             embedded_default: embedded,
         })
     }
+}
+
+/// `[cors]` over placement's defaults for the header and method lists.
+fn cors_section(v: &Values<'_>) -> Result<placement_http::CorsSettings, ConfigError> {
+    let defaults = placement_http::CorsSettings::default();
+    Ok(placement_http::CorsSettings {
+        allowed_origin: v.list("cors", "allowed_origin").unwrap_or_default(),
+        allow_credentials: v
+            .bool("cors", "allow_credentials")?
+            .unwrap_or(defaults.allow_credentials),
+        expose_headers: v
+            .list("cors", "expose_headers")
+            .unwrap_or(defaults.expose_headers),
+        max_age: v.int("cors", "max_age", 0)?.unwrap_or(defaults.max_age),
+        allow_methods: v
+            .list("cors", "allow_methods")
+            .unwrap_or(defaults.allow_methods),
+        allow_headers: v
+            .list("cors", "allow_headers")
+            .unwrap_or(defaults.allow_headers),
+    })
 }
 
 struct Values<'a> {
@@ -475,6 +556,18 @@ impl Values<'_> {
             key: key.to_owned(),
             message,
         }
+    }
+
+    /// oslo.config's `ListOpt`: comma-separated, each item trimmed, empty
+    /// items dropped; `None` when the key is absent.
+    fn list(&self, section: &str, key: &str) -> Option<Vec<String>> {
+        self.get(section, key).map(|(text, _)| {
+            text.split(',')
+                .map(str::trim)
+                .filter(|item| !item.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
     }
 
     /// oslo.config's boolean spellings.

@@ -187,18 +187,16 @@ fn policy_json(config: &Config) -> CheckResult {
 }
 
 fn find_policy_file(config: &Config) -> Option<PathBuf> {
-    let name = config.policy_file.as_str();
+    let name = config.oslo_policy.policy_file.as_str();
     let path = Path::new(name);
     if path.is_absolute() {
         return path.is_file().then(|| path.to_owned());
     }
-    let mut dirs: Vec<PathBuf> = config
-        .files
-        .iter()
-        .filter_map(|f| f.parent().map(Path::to_path_buf))
-        .collect();
-    dirs.push(PathBuf::from("/etc/placement"));
-    dirs.into_iter().map(|d| d.join(name)).find(|p| p.is_file())
+    config
+        .search_dirs()
+        .into_iter()
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
 }
 
 fn is_json(path: &Path) -> bool {

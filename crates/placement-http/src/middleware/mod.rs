@@ -2,11 +2,15 @@
 //!
 //! 1. `request_log`: request id and span, `Accept` default, panics, the
 //!    error envelope, `x-openstack-request-id`, the request log line;
-//! 2. `auth`: the strategy's check and the request context (its 401s
+//! 2. `cors`, only when an origin is allowed: preflights and CORS headers,
+//!    outside auth as upstream's, so 401s carry them too;
+//! 3. `auth`: the strategy's check and the request context (its 401s
 //!    come before, and so without, microversion headers, as upstream's);
-//! 3. `microversion`: negotiation and the version headers;
-//! 4. `checks`: what upstream's `PlacementHandler` checks before dispatch;
-//! 5. the route table, with its 404 and 405.
+//! 4. `microversion`: negotiation and the version headers;
+//! 5. `checks`: what upstream's `PlacementHandler` checks before dispatch;
+//! 6. the route table, with its 404 and 405.
+
+use std::sync::Arc;
 
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::Router;
@@ -16,6 +20,7 @@ use crate::settings::AppState;
 
 pub(crate) mod auth;
 pub(crate) mod checks;
+pub mod cors;
 pub(crate) mod microversion;
 pub(crate) mod request_log;
 
@@ -29,8 +34,14 @@ pub(crate) mod request_log;
 /// tests can mount probe routes with exactly the production stack around
 /// them.
 pub fn apply(routes: Router<AppState>, state: AppState) -> Router {
+    let cors = state
+        .settings
+        .cors
+        .enabled()
+        .then(|| from_fn_with_state(Arc::new(state.settings.cors.clone()), cors::cors));
     let stack = ServiceBuilder::new()
         .layer(from_fn(request_log::request_log))
+        .option_layer(cors)
         .layer(from_fn_with_state(state.clone(), auth::authenticate))
         .layer(from_fn(microversion::negotiate))
         .layer(from_fn(checks::content_type_with_body))
