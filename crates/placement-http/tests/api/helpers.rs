@@ -62,6 +62,23 @@ impl TestApp {
         }
     }
 
+    /// noauth2 with the given policy enforcer.
+    pub async fn with_policy(
+        settings: HttpSettings,
+        policy: placement_http::policy::Enforcer,
+    ) -> Self {
+        init_logging();
+        let db = store().await;
+        Self {
+            router: placement_http::router(AppState::with_policy(
+                settings,
+                db.database().clone(),
+                policy,
+            )),
+            _db: db,
+        }
+    }
+
     pub async fn with_prefix(auth_strategy: AuthStrategy, prefix: &str) -> Self {
         Self::with_settings(HttpSettings {
             url_prefix: UrlPrefix::new(prefix).unwrap(),
