@@ -89,10 +89,12 @@ pub(crate) async fn finish(response: Response, facts: &RequestFacts) -> Response
         .headers
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     if facts.method == Method::HEAD {
-        // webob states the length of the body it did not send: none.
+        // webob states the length of the body it did not send: none for its
+        // generated error pages, the fixed body's for keystonemiddleware's.
         parts
             .headers
-            .insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+        return Response::from_parts(parts, Body::empty());
     } else {
         parts.headers.remove(header::CONTENT_LENGTH);
     }
@@ -114,11 +116,9 @@ fn render(
                 message: "The request you have made requires authentication.",
             },
         };
-        let content_type = "application/json; charset=UTF-8";
-        if facts.method == Method::HEAD {
-            return (content_type, Vec::new());
-        }
-        return (content_type, to_json(&body));
+        // Its webob response is built with a body, so HEAD states the
+        // body's length too.
+        return (JSON, to_json(&body));
     }
     if facts.method == Method::HEAD {
         // webob answers HEAD with its default (HTML) content type and no body.

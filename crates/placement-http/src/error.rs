@@ -192,6 +192,22 @@ impl ApiError {
         }
     }
 
+    /// The 503 keystonemiddleware returns when Keystone cannot be asked
+    /// about a token (webob's `HTTPServiceUnavailable`, rendered as webob
+    /// renders it). The cause is logged once by the envelope.
+    pub(crate) fn keystone_unavailable(
+        cause: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            style: Style::Webob,
+            cause: Some(Arc::new(cause)),
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The Keystone service is temporarily unavailable.",
+            )
+        }
+    }
+
     /// Marks an error raised before dispatch, which upstream returns without
     /// `Vary`.
     #[must_use]

@@ -7,6 +7,8 @@
 //!   serves it.
 //! - [`settings`]: [`HttpSettings`] (auth strategy, mount prefix) and the
 //!   shared [`AppState`].
+//! - [`keystone`]: Keystone token validation for the `keystone` strategy,
+//!   as keystonemiddleware's `auth_token` does it.
 //! - [`middleware`]: the stack in upstream's order — request id, span and
 //!   log line; auth; microversion negotiation; pre-dispatch checks.
 //! - `routes`: the one route table in upstream's order, the JSON 404 and the
@@ -53,6 +55,7 @@ pub mod error;
 pub mod extract;
 mod handlers;
 pub mod json;
+pub mod keystone;
 pub mod middleware;
 pub mod policy;
 mod query;
@@ -63,8 +66,8 @@ mod wsgi;
 pub use context::RequestContext;
 pub use error::{ApiError, ErrorCode};
 pub use extract::{AcceptJson, JsonContent, WantVersion};
-pub use settings::{AppState, AuthStrategy, HttpSettings, UrlPrefix};
 pub use middleware::cors::CorsSettings;
+pub use settings::{AppState, AuthStrategy, HttpSettings, UrlPrefix};
 
 /// The placement application: the route table inside the middleware stack,
 /// mounted under the configured prefix.

@@ -9,6 +9,7 @@ use placement_core::allocation::AllocationWriteOptions;
 use placement_core::consumer::DEFAULT_INCOMPLETE_CONSUMER_ID;
 use placement_store::Database;
 
+use crate::keystone::TokenValidator;
 use crate::middleware::cors::CorsSettings;
 use crate::policy::Enforcer;
 
@@ -18,12 +19,11 @@ pub enum AuthStrategy {
     /// `noauth2`, for testing: `X-Auth-Token: user[:project]` is believed as
     /// is; user `admin` gets role `admin` unless `X-Roles` is sent.
     NoAuth2,
-    /// `keystone`, upstream's default. For now tokens are validated by an
-    /// authenticating proxy in front of placement, which passes the identity
-    /// on in keystonemiddleware's headers: `X-Identity-Status: Confirmed`,
-    /// `X-User-Id`, `X-Roles` and `X-Project-Id` (or
-    /// `OpenStack-System-Scope`); without them, keystonemiddleware's 401.
-    /// The proxy must strip those headers from what clients send.
+    /// `keystone`, upstream's default: `X-Auth-Token` is validated with
+    /// Keystone by [`HttpSettings::keystone`], as keystonemiddleware's
+    /// `auth_token` does, and the identity comes from Keystone's answer
+    /// only (identity headers sent by clients are removed first). Without a
+    /// validator configured every request outside the root is refused.
     #[default]
     Keystone,
 }
@@ -106,6 +106,10 @@ pub struct HttpSettings {
     pub allocation_conflict_retry_count: u32,
     /// `[cors]`: off unless an origin is allowed.
     pub cors: CorsSettings,
+    /// `[keystone_authtoken]`'s token validator, used when the strategy is
+    /// [`AuthStrategy::Keystone`]; shared, as it holds the token cache and
+    /// the service user's login.
+    pub keystone: Option<Arc<TokenValidator>>,
 }
 
 impl HttpSettings {
@@ -119,6 +123,7 @@ impl HttpSettings {
             incomplete_consumer_user_id: DEFAULT_INCOMPLETE_CONSUMER_ID.to_owned(),
             allocation_conflict_retry_count: AllocationWriteOptions::default().conflict_retry_count,
             cors: CorsSettings::default(),
+            keystone: None,
         }
     }
 

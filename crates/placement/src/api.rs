@@ -8,9 +8,14 @@
 //! requests before exiting.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::Parser;
+use placement_http::keystone::{
+    KeystoneSettings, PasswordCredentials, ServiceScope, TlsSettings, TokenValidator,
+};
 use placement_http::policy::{Enforcer, PolicySettings};
 use placement_http::{AppState, HttpSettings, UrlPrefix};
 use placement_store::ops::schema::{self, SchemaState};
@@ -122,6 +127,7 @@ async fn run(args: Args, config: Config) -> anyhow::Result<()> {
              (SQLite ./{EMBEDDED_SQLITE}, schema created on start, auth_strategy noauth2)"
         );
     }
+    let keystone = keystone_validator(&config)?;
     let db = prepare_database(&config).await?;
     let settings = HttpSettings {
         auth_strategy: match config.auth_strategy {
@@ -134,6 +140,7 @@ async fn run(args: Args, config: Config) -> anyhow::Result<()> {
         incomplete_consumer_user_id: config.placement.incomplete_consumer_user_id.clone(),
         allocation_conflict_retry_count: config.placement.allocation_conflict_retry_count,
         cors: config.cors.clone(),
+        keystone,
     };
     let policy = Enforcer::load(policy_settings(&config)).context("policy")?;
     let app = placement_http::router(AppState::with_policy(settings, db.clone(), policy));
@@ -157,6 +164,68 @@ async fn run(args: Args, config: Config) -> anyhow::Result<()> {
     info!("placement-api stopped");
     db.close().await;
     Ok(())
+}
+
+/// The Keystone token validator `auth_strategy = keystone` needs, from
+/// `[keystone_authtoken]`; `None` under noauth2. Keystone is not contacted
+/// here: the service user logs in on the first request that needs it, so
+/// placement-api starts while Keystone is down.
+///
+/// # Errors
+/// When `[keystone_authtoken]` lacks what the password plugin needs, or a
+/// TLS file cannot be used.
+pub fn keystone_validator(config: &Config) -> anyhow::Result<Option<Arc<TokenValidator>>> {
+    if config.auth_strategy != AuthStrategy::Keystone {
+        return Ok(None);
+    }
+    let section = config.keystone_password_auth()?;
+    let credentials = PasswordCredentials {
+        user_id: section.user_id.clone(),
+        username: section.username.clone(),
+        user_domain_id: section.user_domain_id.clone(),
+        user_domain_name: section.user_domain_name.clone(),
+        password: section.password.clone().unwrap_or_default(),
+    };
+    let scope = if let Some(system) = &section.system_scope {
+        ServiceScope::System(system.clone())
+    } else if section.project_id.is_some() || section.project_name.is_some() {
+        ServiceScope::Project {
+            id: section.project_id.clone(),
+            name: section.project_name.clone(),
+            domain_id: section.project_domain_id.clone(),
+            domain_name: section.project_domain_name.clone(),
+        }
+    } else {
+        warn!("[keystone_authtoken] names no project or system scope: the service user's token is unscoped and Keystone will likely refuse it validation rights");
+        ServiceScope::Unscoped
+    };
+    let settings = KeystoneSettings {
+        scope,
+        www_authenticate_uri: section.www_authenticate_uri.clone(),
+        interface: section.interface.clone(),
+        region_name: section.region_name.clone(),
+        tls: TlsSettings {
+            cafile: section.cafile.clone(),
+            certfile: section.certfile.clone(),
+            keyfile: section.keyfile.clone(),
+            insecure: section.insecure,
+        },
+        http_connect_timeout: section
+            .http_connect_timeout
+            .map(|seconds| Duration::from_secs(seconds.into())),
+        http_request_max_retries: section.http_request_max_retries,
+        delay_auth_decision: section.delay_auth_decision,
+        include_service_catalog: section.include_service_catalog,
+        token_cache_time: section
+            .token_cache_time
+            .map(|seconds| Duration::from_secs(seconds.into())),
+        service_token_roles: section.service_token_roles.clone(),
+        service_token_roles_required: section.service_token_roles_required,
+        service_type: section.service_type.clone(),
+        ..KeystoneSettings::new(section.auth_url.clone().unwrap_or_default(), credentials)
+    };
+    let validator = TokenValidator::new(settings).context("[keystone_authtoken]")?;
+    Ok(Some(Arc::new(validator)))
 }
 
 /// `[oslo_policy]` for the enforcer, with relative names found where

@@ -160,6 +160,109 @@ pub struct OsloPolicySection {
     pub policy_default_rule: String,
 }
 
+/// `[keystone_authtoken] auth_type`: the plugin keystonemiddleware loads
+/// for its own credentials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeystoneAuthType {
+    /// `password` (or `v3password`), the only one placement-rs supports.
+    Password,
+    /// Anything else; refused at placement-api startup under keystone.
+    Other(String, Origin),
+}
+
+/// `[keystone_authtoken]`: the keystonemiddleware options placement-rs
+/// honours (others are ignored, as unknown options are). Parsed for every
+/// binary, checked by placement-api only
+/// ([`Config::keystone_password_auth`]), so `placement-manage` runs with a
+/// config whose auth section it does not need.
+#[derive(Clone)]
+pub struct KeystoneAuthtokenSection {
+    /// `auth_type`.
+    pub auth_type: Option<KeystoneAuthType>,
+    /// `auth_url`.
+    pub auth_url: Option<String>,
+    /// `username`.
+    pub username: Option<String>,
+    /// `password`; never shown by `Debug`.
+    pub password: Option<String>,
+    /// `user_id`.
+    pub user_id: Option<String>,
+    /// `user_domain_id`.
+    pub user_domain_id: Option<String>,
+    /// `user_domain_name`.
+    pub user_domain_name: Option<String>,
+    /// `project_id`.
+    pub project_id: Option<String>,
+    /// `project_name`.
+    pub project_name: Option<String>,
+    /// `project_domain_id`.
+    pub project_domain_id: Option<String>,
+    /// `project_domain_name`.
+    pub project_domain_name: Option<String>,
+    /// `system_scope` (`all`).
+    pub system_scope: Option<String>,
+    /// `www_authenticate_uri`.
+    pub www_authenticate_uri: Option<String>,
+    /// `interface` (default `internal`).
+    pub interface: String,
+    /// `region_name`.
+    pub region_name: Option<String>,
+    /// `cafile`.
+    pub cafile: Option<PathBuf>,
+    /// `certfile`.
+    pub certfile: Option<PathBuf>,
+    /// `keyfile`.
+    pub keyfile: Option<PathBuf>,
+    /// `insecure` (default false).
+    pub insecure: bool,
+    /// `http_connect_timeout` in seconds (default none).
+    pub http_connect_timeout: Option<u32>,
+    /// `http_request_max_retries` (default 3).
+    pub http_request_max_retries: u32,
+    /// `delay_auth_decision` (default false).
+    pub delay_auth_decision: bool,
+    /// `include_service_catalog` (default true).
+    pub include_service_catalog: bool,
+    /// `token_cache_time` in seconds (default 300); `None` for `-1`, which
+    /// disables the cache.
+    pub token_cache_time: Option<u32>,
+    /// `service_token_roles` (default `service`).
+    pub service_token_roles: Vec<String>,
+    /// `service_token_roles_required` (default true).
+    pub service_token_roles_required: bool,
+    /// `service_type`, for application credentials' access rules.
+    pub service_type: Option<String>,
+}
+
+impl fmt::Debug for KeystoneAuthtokenSection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeystoneAuthtokenSection")
+            .field("auth_type", &self.auth_type)
+            .field("auth_url", &self.auth_url)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .field("user_id", &self.user_id)
+            .field("project_name", &self.project_name)
+            .field("project_id", &self.project_id)
+            .field("system_scope", &self.system_scope)
+            .field("www_authenticate_uri", &self.www_authenticate_uri)
+            .field("interface", &self.interface)
+            .field("region_name", &self.region_name)
+            .field("insecure", &self.insecure)
+            .field("http_connect_timeout", &self.http_connect_timeout)
+            .field("http_request_max_retries", &self.http_request_max_retries)
+            .field("delay_auth_decision", &self.delay_auth_decision)
+            .field("include_service_catalog", &self.include_service_catalog)
+            .field("token_cache_time", &self.token_cache_time)
+            .field("service_token_roles", &self.service_token_roles)
+            .field(
+                "service_token_roles_required",
+                &self.service_token_roles_required,
+            )
+            .finish_non_exhaustive()
+    }
+}
+
 /// The whole validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -175,6 +278,8 @@ pub struct Config {
     pub oslo_policy: OsloPolicySection,
     /// `[cors]`, with placement's defaults.
     pub cors: placement_http::CorsSettings,
+    /// `[keystone_authtoken]`.
+    pub keystone_authtoken: KeystoneAuthtokenSection,
     /// `--config-dir`s given, for oslo.config's file search.
     pub config_dirs: Vec<PathBuf>,
     /// The files that were read, in order.
@@ -512,6 +617,7 @@ impl Config {
                 policy_default_rule: text_or("oslo_policy", "policy_default_rule", "default"),
             },
             cors: cors_section(&v)?,
+            keystone_authtoken: keystone_authtoken_section(&v)?,
             config_dirs: Vec::new(),
             files,
             embedded_default: embedded,
@@ -538,6 +644,142 @@ fn cors_section(v: &Values<'_>) -> Result<placement_http::CorsSettings, ConfigEr
             .list("cors", "allow_headers")
             .unwrap_or(defaults.allow_headers),
     })
+}
+
+/// `[keystone_authtoken]`, with keystonemiddleware 13.0.1's defaults.
+fn keystone_authtoken_section(v: &Values<'_>) -> Result<KeystoneAuthtokenSection, ConfigError> {
+    const SECTION: &str = "keystone_authtoken";
+    let text = |key: &str| {
+        v.get(SECTION, key)
+            .map(|(value, _)| value.trim().to_owned())
+            .filter(|value| !value.is_empty())
+    };
+    let auth_type = v
+        .get(SECTION, "auth_type")
+        .filter(|(value, _)| !value.trim().is_empty())
+        .map(|(value, origin)| match value.trim() {
+            "password" | "v3password" => KeystoneAuthType::Password,
+            other => KeystoneAuthType::Other(other.to_owned(), origin.clone()),
+        });
+    let token_cache_time = match v.get(SECTION, "token_cache_time") {
+        None => Some(300),
+        Some((value, origin)) => match value.trim().parse::<i64>() {
+            Ok(-1) => None,
+            Ok(seconds) => Some(u32::try_from(seconds).map_err(|_| {
+                Values::bad(
+                    origin,
+                    SECTION,
+                    "token_cache_time",
+                    format!("invalid value {seconds}: expected seconds, or -1 to disable"),
+                )
+            })?),
+            Err(_) => {
+                return Err(Values::bad(
+                    origin,
+                    SECTION,
+                    "token_cache_time",
+                    format!("invalid value {value:?}: expected an integer"),
+                ))
+            }
+        },
+    };
+    Ok(KeystoneAuthtokenSection {
+        auth_type,
+        auth_url: text("auth_url"),
+        username: text("username"),
+        // A password is taken as written, spaces included.
+        password: v
+            .get(SECTION, "password")
+            .map(|(value, _)| value.clone())
+            .filter(|value| !value.is_empty()),
+        user_id: text("user_id"),
+        user_domain_id: text("user_domain_id"),
+        user_domain_name: text("user_domain_name"),
+        project_id: text("project_id"),
+        project_name: text("project_name"),
+        project_domain_id: text("project_domain_id"),
+        project_domain_name: text("project_domain_name"),
+        system_scope: text("system_scope"),
+        www_authenticate_uri: text("www_authenticate_uri"),
+        interface: text("interface").unwrap_or_else(|| "internal".to_owned()),
+        region_name: text("region_name"),
+        cafile: text("cafile").map(PathBuf::from),
+        certfile: text("certfile").map(PathBuf::from),
+        keyfile: text("keyfile").map(PathBuf::from),
+        insecure: v.bool(SECTION, "insecure")?.unwrap_or(false),
+        http_connect_timeout: v.int(SECTION, "http_connect_timeout", 0)?,
+        http_request_max_retries: v.int(SECTION, "http_request_max_retries", 0)?.unwrap_or(3),
+        delay_auth_decision: v.bool(SECTION, "delay_auth_decision")?.unwrap_or(false),
+        include_service_catalog: v.bool(SECTION, "include_service_catalog")?.unwrap_or(true),
+        token_cache_time,
+        service_token_roles: v
+            .list(SECTION, "service_token_roles")
+            .unwrap_or_else(|| vec!["service".to_owned()]),
+        service_token_roles_required: v
+            .bool(SECTION, "service_token_roles_required")?
+            .unwrap_or(true),
+        service_type: text("service_type"),
+    })
+}
+
+impl Config {
+    /// `[keystone_authtoken]` checked for what placement-api needs under
+    /// `auth_strategy = keystone`: the `password` plugin with an `auth_url`,
+    /// a password, and a user by id or by name with its domain.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the missing or unsupported option.
+    pub fn keystone_password_auth(&self) -> Result<&KeystoneAuthtokenSection, ConfigError> {
+        const SECTION: &str = "keystone_authtoken";
+        let section = &self.keystone_authtoken;
+        let missing = |key: &str| ConfigError::Missing {
+            section: SECTION.to_owned(),
+            key: format!("{key} (needed with [api] auth_strategy = keystone)"),
+            files: if self.files.is_empty() {
+                "none".into()
+            } else {
+                self.files
+                    .iter()
+                    .map(|f| f.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
+        };
+        match &section.auth_type {
+            Some(KeystoneAuthType::Password) => {}
+            Some(KeystoneAuthType::Other(name, origin)) => {
+                return Err(Values::bad(
+                    origin,
+                    SECTION,
+                    "auth_type",
+                    format!("unsupported auth plugin {name:?}: only password is supported"),
+                ))
+            }
+            None => return Err(missing("auth_type")),
+        }
+        if section.auth_url.is_none() {
+            return Err(missing("auth_url"));
+        }
+        if section.password.is_none() {
+            return Err(missing("password"));
+        }
+        if section.user_id.is_none() {
+            if section.username.is_none() {
+                return Err(missing("username"));
+            }
+            if section.user_domain_id.is_none() && section.user_domain_name.is_none() {
+                return Err(missing("user_domain_name"));
+            }
+        }
+        if section.project_id.is_none()
+            && section.project_name.is_some()
+            && section.project_domain_id.is_none()
+            && section.project_domain_name.is_none()
+        {
+            return Err(missing("project_domain_name"));
+        }
+        Ok(section)
+    }
 }
 
 struct Values<'a> {
@@ -897,5 +1139,133 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.placement.incomplete_consumer_user_id, "a\nb");
+    }
+
+    fn keystone_conf(extra: &str) -> Config {
+        let d = tmpdir();
+        let f = write(
+            &d,
+            "k.conf",
+            &format!("[placement_database]\nconnection = sqlite://\n[keystone_authtoken]\n{extra}"),
+        );
+        load(
+            &Sources {
+                config_files: vec![f],
+                ..Sources::default()
+            },
+            &[],
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn keystone_authtoken_has_keystonemiddlewares_defaults() {
+        let c = keystone_conf("");
+        let k = &c.keystone_authtoken;
+        assert_eq!(k.auth_type, None);
+        assert_eq!(k.interface, "internal");
+        assert!(!k.insecure);
+        assert_eq!(k.http_connect_timeout, None);
+        assert_eq!(k.http_request_max_retries, 3);
+        assert!(!k.delay_auth_decision);
+        assert!(k.include_service_catalog);
+        assert_eq!(k.token_cache_time, Some(300));
+        assert_eq!(k.service_token_roles, ["service"]);
+        assert!(k.service_token_roles_required);
+    }
+
+    #[test]
+    fn keystone_authtoken_options_are_read() {
+        let c = keystone_conf(
+            "auth_type = password\nauth_url = http://ks:5000/v3\nusername = placement\n\
+             password = s3cret \nproject_name = service\nuser_domain_name = Default\n\
+             project_domain_name = Default\nwww_authenticate_uri = http://public/v3\n\
+             interface = public\nregion_name = RegionTwo\ncafile = /ca.pem\ninsecure = true\n\
+             http_connect_timeout = 5\nhttp_request_max_retries = 0\ndelay_auth_decision = True\n\
+             include_service_catalog = false\ntoken_cache_time = -1\n\
+             service_token_roles = service, nova\nservice_token_roles_required = false\n\
+             memcached_servers = ignored:11211\n",
+        );
+        let k = c.keystone_password_auth().unwrap();
+        assert_eq!(k.auth_type, Some(KeystoneAuthType::Password));
+        assert_eq!(k.auth_url.as_deref(), Some("http://ks:5000/v3"));
+        assert_eq!(k.password.as_deref(), Some("s3cret"));
+        assert_eq!(k.interface, "public");
+        assert_eq!(k.region_name.as_deref(), Some("RegionTwo"));
+        assert_eq!(k.cafile.as_deref(), Some(Path::new("/ca.pem")));
+        assert!(k.insecure);
+        assert_eq!(k.http_connect_timeout, Some(5));
+        assert_eq!(k.http_request_max_retries, 0);
+        assert!(k.delay_auth_decision);
+        assert!(!k.include_service_catalog);
+        assert_eq!(k.token_cache_time, None);
+        assert_eq!(k.service_token_roles, ["service", "nova"]);
+        assert!(!k.service_token_roles_required);
+        assert!(!format!("{k:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn keystone_needs_the_password_plugin_and_its_options() {
+        let full = "auth_type = password\nauth_url = http://ks/v3\nusername = p\npassword = pw\n\
+                    user_domain_name = Default\nproject_name = service\nproject_domain_id = default\n";
+        assert!(keystone_conf(full).keystone_password_auth().is_ok());
+        let cases = [
+            (
+                "auth_type = token\n",
+                "[keystone_authtoken] auth_type: unsupported",
+            ),
+            ("", "[keystone_authtoken] auth_type"),
+            ("auth_type = password\n", "[keystone_authtoken] auth_url"),
+            ("auth_type = password\nauth_url = http://ks\n", "password"),
+            (
+                "auth_type = password\nauth_url = http://ks\npassword = x\n",
+                "username",
+            ),
+            (
+                "auth_type = password\nauth_url = http://ks\npassword = x\nusername = u\n",
+                "user_domain_name",
+            ),
+            (
+                "auth_type = password\nauth_url = http://ks\npassword = x\nuser_id = u\n\
+                 project_name = service\n",
+                "project_domain_name",
+            ),
+        ];
+        for (text, expected) in cases {
+            let err = keystone_conf(text).keystone_password_auth().unwrap_err();
+            assert!(err.to_string().contains(expected), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn keystone_authtoken_bad_numbers_name_the_key() {
+        let d = tmpdir();
+        for (text, key) in [
+            ("token_cache_time = soon", "token_cache_time"),
+            ("token_cache_time = -2", "token_cache_time"),
+            ("http_request_max_retries = -1", "http_request_max_retries"),
+            ("insecure = maybe", "insecure"),
+        ] {
+            let f = write(
+                &d,
+                "bad.conf",
+                &format!(
+                    "[placement_database]\nconnection = sqlite://\n[keystone_authtoken]\n{text}\n"
+                ),
+            );
+            let err = load(
+                &Sources {
+                    config_files: vec![f],
+                    ..Sources::default()
+                },
+                &[],
+            )
+            .unwrap_err();
+            assert!(
+                err.to_string()
+                    .contains(&format!("[keystone_authtoken] {key}")),
+                "{text}: {err}"
+            );
+        }
     }
 }

@@ -2,8 +2,8 @@
 //! then the [`RequestContext`] is built from the identity headers, as
 //! upstream's `PlacementKeystoneContext` builds it with oslo.context.
 //!
-//! The root (`/`, and the bare mount prefix) answers without credentials so
-//! clients can discover versions.
+//! The root (`/`, and for keystone the bare mount prefix) answers without
+//! credentials so clients can discover versions.
 //!
 //! - [`AuthStrategy::NoAuth2`], for tests and development, follows upstream's
 //!   `NoAuthMiddleware` exactly: outside `/` (note: the bare prefix is *not*
@@ -12,37 +12,49 @@
 //!   token's first part, the project its second (or the user again); user
 //!   `admin` gets role `admin` unless `X-Roles` is sent; with
 //!   `OpenStack-System-Scope` the token's project is not applied.
-//! - [`AuthStrategy::Keystone`]: upstream runs keystonemiddleware's
-//!   `auth_token` in process to validate the token. Until that lands here,
-//!   placement trusts the identity headers `auth_token` would have set, as
-//!   put there by an authenticating proxy in front of it: the request needs
-//!   `X-Identity-Status: Confirmed`, `X-User-Id`, `X-Roles` and either
-//!   `X-Project-Id` or `OpenStack-System-Scope`, else keystonemiddleware's
-//!   401. **Such a proxy must strip those headers from client requests.**
+//! - [`AuthStrategy::Keystone`] runs keystonemiddleware's `auth_token` as
+//!   upstream's `PlacementAuthProtocol` does: the root skips it entirely (a
+//!   token there, even a bogus one, is never looked at); everywhere else the
+//!   [`TokenValidator`](crate::keystone::TokenValidator) removes the
+//!   identity headers the client sent, validates the token with Keystone and
+//!   writes the headers from Keystone's answer. No token or a bad one gets
+//!   keystonemiddleware's 401, Keystone being unreachable its 503; every
+//!   401 on the way out (also the context's own, and the handlers') carries
+//!   `WWW-Authenticate: Keystone uri="…"`.
 //!
 //! Authorization is not decided here: handlers check policy against the
 //! context (upstream's `context.can(...)`), which is why the context keeps
 //! roles, project and system scope.
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::context::{RequestContext, RequestIds};
 use crate::error::ApiError;
+use crate::keystone::{Decision, TokenValidator};
 use crate::settings::{AppState, AuthStrategy};
 use crate::wsgi::header_text;
 
 const X_AUTH_TOKEN: HeaderName = HeaderName::from_static("x-auth-token");
-const X_IDENTITY_STATUS: HeaderName = HeaderName::from_static("x-identity-status");
 const X_USER_ID: HeaderName = HeaderName::from_static("x-user-id");
 const X_USER: HeaderName = HeaderName::from_static("x-user");
 const X_PROJECT_ID: HeaderName = HeaderName::from_static("x-project-id");
 const X_TENANT_ID: HeaderName = HeaderName::from_static("x-tenant-id");
 const X_TENANT: HeaderName = HeaderName::from_static("x-tenant");
+const X_DOMAIN_ID: HeaderName = HeaderName::from_static("x-domain-id");
+const X_USER_DOMAIN_ID: HeaderName = HeaderName::from_static("x-user-domain-id");
+const X_PROJECT_DOMAIN_ID: HeaderName = HeaderName::from_static("x-project-domain-id");
 const X_ROLES: HeaderName = HeaderName::from_static("x-roles");
 const X_ROLE: HeaderName = HeaderName::from_static("x-role");
+const X_IS_ADMIN_PROJECT: HeaderName = HeaderName::from_static("x-is-admin-project");
+const X_SERVICE_USER_ID: HeaderName = HeaderName::from_static("x-service-user-id");
+const X_SERVICE_USER_DOMAIN_ID: HeaderName = HeaderName::from_static("x-service-user-domain-id");
+const X_SERVICE_PROJECT_ID: HeaderName = HeaderName::from_static("x-service-project-id");
+const X_SERVICE_PROJECT_DOMAIN_ID: HeaderName =
+    HeaderName::from_static("x-service-project-domain-id");
+const X_SERVICE_ROLES: HeaderName = HeaderName::from_static("x-service-roles");
 const OPENSTACK_SYSTEM_SCOPE: HeaderName = HeaderName::from_static("openstack-system-scope");
 
 /// Authenticates the request and stores its [`RequestContext`].
@@ -61,19 +73,47 @@ pub(crate) async fn authenticate(
     let is_root = path_info == "/";
     let is_root_or_bare_prefix = is_root || path_info.is_empty();
 
-    let checked = match state.settings.auth_strategy {
-        AuthStrategy::NoAuth2 if is_root => Ok(()),
-        AuthStrategy::NoAuth2 => apply_noauth2_token(request.headers_mut()),
-        AuthStrategy::Keystone if is_root_or_bare_prefix => Ok(()),
-        AuthStrategy::Keystone => check_keystone_headers(request.headers()),
+    let keystone = match state.settings.auth_strategy {
+        AuthStrategy::NoAuth2 => {
+            if !is_root {
+                if let Err(error) = apply_noauth2_token(request.headers_mut()) {
+                    return error.into_response();
+                }
+            }
+            None
+        }
+        AuthStrategy::Keystone if is_root_or_bare_prefix => None,
+        AuthStrategy::Keystone => {
+            let Some(validator) = state.settings.keystone.clone() else {
+                tracing::error!("auth_strategy keystone without a token validator: refusing");
+                return ApiError::keystone_unauthorized().into_response();
+            };
+            let method = request.method().clone();
+            let path = request.uri().path().to_owned();
+            match validator
+                .process(request.headers_mut(), &method, &path)
+                .await
+            {
+                Decision::Proceed => {}
+                Decision::Reject => {
+                    let response = ApiError::keystone_unauthorized().into_response();
+                    return with_www_authenticate(response, &validator);
+                }
+                Decision::Unavailable(cause) => {
+                    return ApiError::keystone_unavailable(cause).into_response();
+                }
+            }
+            Some(validator)
+        }
     };
-    if let Err(error) = checked {
-        return error.into_response();
-    }
     let context = context_from_headers(request.headers(), ids);
     if context.user_id.is_none() && !is_root_or_bare_prefix {
         tracing::debug!("neither X-User-Id nor X-User found in request");
-        return ApiError::unauthorized().into_response();
+        let response = ApiError::unauthorized().into_response();
+        return match &keystone {
+            Some(validator) => with_www_authenticate(response, validator),
+            None => response,
+        };
     }
     let span = tracing::Span::current();
     if let Some(user_id) = &context.user_id {
@@ -83,7 +123,24 @@ pub(crate) async fn authenticate(
         span.record("project_id", tracing::field::display(project_id));
     }
     request.extensions_mut().insert(context);
-    next.run(request).await
+    let response = next.run(request).await;
+    match &keystone {
+        Some(validator) => with_www_authenticate(response, validator),
+        None => response,
+    }
+}
+
+/// keystonemiddleware's `process_response`: a 401 tells the client where
+/// to authenticate.
+fn with_www_authenticate(mut response: Response, validator: &TokenValidator) -> Response {
+    if response.status() == StatusCode::UNAUTHORIZED {
+        if let Some(value) = validator.www_authenticate() {
+            response
+                .headers_mut()
+                .append(header::WWW_AUTHENTICATE, value);
+        }
+    }
+    response
 }
 
 /// upstream's `NoAuthMiddleware`: rewrites the identity headers from the
@@ -116,38 +173,39 @@ fn apply_noauth2_token(headers: &mut HeaderMap) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Stands in for keystonemiddleware's token check: the proxy in front must
-/// have confirmed the identity and named user, roles and scope.
-fn check_keystone_headers(headers: &HeaderMap) -> Result<(), ApiError> {
-    let present = |name: &HeaderName| header_text(headers, name).is_some_and(|v| !v.is_empty());
-    let confirmed = header_text(headers, &X_IDENTITY_STATUS).as_deref() == Some("Confirmed");
-    let scoped = present(&X_PROJECT_ID) || present(&OPENSTACK_SYSTEM_SCOPE);
-    if confirmed && present(&X_USER_ID) && headers.contains_key(X_ROLES) && scoped {
-        Ok(())
-    } else {
-        tracing::info!("rejecting request without a confirmed identity");
-        Err(ApiError::keystone_unauthorized())
-    }
-}
-
 /// oslo.context's `RequestContext.from_environ`: the first header present
-/// of each list wins, roles are split on commas and stripped.
+/// of each list wins; roles are split on commas and stripped;
+/// `X-Is-Admin-Project` is true unless it says otherwise (any case of
+/// `true`).
 fn context_from_headers(headers: &HeaderMap, ids: RequestIds) -> RequestContext {
     let first = |names: &[HeaderName]| names.iter().find_map(|name| header_text(headers, name));
-    let roles = first(&[X_ROLES, X_ROLE])
-        .filter(|roles| !roles.is_empty())
-        .map(|roles| {
-            roles
-                .split(',')
-                .map(|role| role.trim().to_owned())
-                .collect()
-        })
-        .unwrap_or_else(Vec::new);
+    let one = |name: &HeaderName| header_text(headers, name);
+    let roles = |names: &[HeaderName]| -> Vec<String> {
+        first(names)
+            .filter(|roles| !roles.is_empty())
+            .map(|roles| {
+                roles
+                    .split(',')
+                    .map(|role| role.trim().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
     let mut context = RequestContext {
         user_id: first(&[X_USER_ID, X_USER]),
         project_id: first(&[X_PROJECT_ID, X_TENANT_ID, X_TENANT]),
-        roles,
-        system_scope: header_text(headers, &OPENSTACK_SYSTEM_SCOPE),
+        roles: roles(&[X_ROLES, X_ROLE]),
+        system_scope: one(&OPENSTACK_SYSTEM_SCOPE),
+        user_domain_id: one(&X_USER_DOMAIN_ID),
+        project_domain_id: one(&X_PROJECT_DOMAIN_ID),
+        domain_id: one(&X_DOMAIN_ID),
+        is_admin_project: one(&X_IS_ADMIN_PROJECT)
+            .is_none_or(|value| value.eq_ignore_ascii_case("true")),
+        service_user_id: one(&X_SERVICE_USER_ID),
+        service_user_domain_id: one(&X_SERVICE_USER_DOMAIN_ID),
+        service_project_id: one(&X_SERVICE_PROJECT_ID),
+        service_project_domain_id: one(&X_SERVICE_PROJECT_DOMAIN_ID),
+        service_roles: roles(&[X_SERVICE_ROLES]),
         ..RequestContext::anonymous(ids.request_id, ids.global_request_id)
     };
     context.is_admin = context.has_role("admin");
@@ -230,29 +288,66 @@ mod tests {
         assert_eq!(error.status, axum::http::StatusCode::UNAUTHORIZED);
     }
 
-    #[test]
-    fn keystone_needs_a_confirmed_identity_with_user_roles_and_scope() {
+    fn context(pairs: &[(&'static str, &'static str)]) -> RequestContext {
         let mut headers = HeaderMap::new();
-        for (name, value) in [
-            ("x-identity-status", "Confirmed"),
+        for (name, value) in pairs {
+            headers.append(*name, HeaderValue::from_static(value));
+        }
+        context_from_headers(&headers, ids())
+    }
+
+    #[test]
+    fn the_context_takes_every_field_oslo_context_reads() {
+        let context = context(&[
             ("x-user-id", "u"),
+            ("x-user-domain-id", "ud"),
             ("x-project-id", "p"),
-            ("x-roles", "member"),
-        ] {
-            headers.insert(name, HeaderValue::from_static(value));
-        }
-        assert!(check_keystone_headers(&headers).is_ok());
-        for missing in ["x-identity-status", "x-user-id", "x-project-id", "x-roles"] {
-            let mut partial = headers.clone();
-            partial.remove(missing);
-            assert!(check_keystone_headers(&partial).is_err(), "{missing}");
-        }
-        let mut system = headers.clone();
-        system.remove("x-project-id");
-        system.insert("openstack-system-scope", HeaderValue::from_static("all"));
-        assert!(check_keystone_headers(&system).is_ok());
-        let mut invalid = headers;
-        invalid.insert("x-identity-status", HeaderValue::from_static("Invalid"));
-        assert!(check_keystone_headers(&invalid).is_err());
+            ("x-project-domain-id", "pd"),
+            ("x-domain-id", "d"),
+            ("openstack-system-scope", "all"),
+            ("x-roles", "reader, Admin"),
+            ("x-is-admin-project", "False"),
+            ("x-service-user-id", "su"),
+            ("x-service-user-domain-id", "sud"),
+            ("x-service-project-id", "sp"),
+            ("x-service-project-domain-id", "spd"),
+            ("x-service-roles", "service,admin"),
+        ]);
+        assert_eq!(context.user_id.as_deref(), Some("u"));
+        assert_eq!(context.user_domain_id.as_deref(), Some("ud"));
+        assert_eq!(context.project_id.as_deref(), Some("p"));
+        assert_eq!(context.project_domain_id.as_deref(), Some("pd"));
+        assert_eq!(context.domain_id.as_deref(), Some("d"));
+        assert_eq!(context.system_scope.as_deref(), Some("all"));
+        assert_eq!(context.roles, ["reader", "Admin"]);
+        assert!(context.is_admin);
+        assert!(!context.is_admin_project);
+        assert_eq!(context.service_user_id.as_deref(), Some("su"));
+        assert_eq!(context.service_user_domain_id.as_deref(), Some("sud"));
+        assert_eq!(context.service_project_id.as_deref(), Some("sp"));
+        assert_eq!(context.service_project_domain_id.as_deref(), Some("spd"));
+        assert_eq!(context.service_roles, ["service", "admin"]);
+    }
+
+    #[test]
+    fn deprecated_headers_stand_in_for_missing_ones() {
+        let context = context(&[("x-user", "u"), ("x-tenant", "t"), ("x-role", "member")]);
+        assert_eq!(context.user_id.as_deref(), Some("u"));
+        assert_eq!(context.project_id.as_deref(), Some("t"));
+        assert_eq!(context.roles, ["member"]);
+        let context = context_with_tenant_id();
+        assert_eq!(context.project_id.as_deref(), Some("tid"));
+    }
+
+    fn context_with_tenant_id() -> RequestContext {
+        context(&[("x-tenant-id", "tid"), ("x-tenant", "t")])
+    }
+
+    #[test]
+    fn the_admin_project_flag_defaults_to_true_and_ignores_case() {
+        assert!(context(&[]).is_admin_project);
+        assert!(context(&[("x-is-admin-project", "TRUE")]).is_admin_project);
+        assert!(!context(&[("x-is-admin-project", "yes")]).is_admin_project);
+        assert!(context(&[]).service_roles.is_empty());
     }
 }
