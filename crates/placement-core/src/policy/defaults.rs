@@ -160,9 +160,9 @@ const DEPRECATED_ADMIN: DeprecatedRule = DeprecatedRule {
     check_str: "role:admin",
     since: "W",
     reason: "Placement's defaults now tell readers, services and admins \
-             apart and say which token scope each rule is meant for; the \
-             old admin-only check is kept only while enforce_new_defaults \
-             is off.",
+             apart and say which token scope each rule is meant for. With \
+             enforce_new_defaults off, the old admin-only check still \
+             passes alongside the new one.",
 };
 
 const fn op(method: &'static str, path: &'static str) -> Operation {

@@ -477,16 +477,18 @@ mod tests {
     }
 
     #[test]
-    fn new_defaults_let_admins_and_services_list_providers_but_not_readers_or_members() {
-        let set = RuleSet::defaults();
+    fn both_defaults_let_admins_and_services_list_providers_but_not_readers_or_members() {
         let list = actions::RESOURCE_PROVIDERS_LIST;
-        for (roles, allowed) in [
-            (&["admin"][..], true),
-            (&["service"], true),
-            (&["reader"], false),
-            (&["member", "reader"], false),
-            (&[], false),
-        ] {
+        for (set, (roles, allowed)) in [RuleSet::defaults(), legacy()].iter().flat_map(|set| {
+            [
+                (&["admin"][..], true),
+                (&["service"], true),
+                (&["reader"], false),
+                (&["member", "reader"], false),
+                (&[], false),
+            ]
+            .map(|case| (set, case))
+        }) {
             let creds = project_creds("p1", roles);
             let outcome = set.authorize(list, &Target::for_caller(&creds), &creds);
             assert_eq!(outcome.is_ok(), allowed, "{roles:?}");

@@ -53,11 +53,9 @@ fn render_rule(out: &mut String, rule: &RuleDefault) {
         comment(out, dep.reason);
         comment(
             out,
-            "The deprecated name differs from the new one. A policy file \
-             that sets the old name to something other than the old check \
-             overrides the new rule while it sets no value of its own; an \
-             alias pointing the old name at the new rule, as below, \
-             changes nothing.",
+            "Setting the old name in a policy file to anything but the old \
+             check or the alias below applies it to this rule, unless the \
+             file sets this rule too.",
         );
         out.push_str(&format!(
             "# {}: {}\n\n",
