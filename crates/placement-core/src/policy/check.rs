@@ -135,6 +135,12 @@ impl RuleSpec {
     }
 }
 
+/// A rule's value in a policy file: a string, a list, or nothing.
+///
+/// NOTE(upstream): numbers, booleans and mappings are refused, so the file
+/// does not load. oslo crashes on most of them, but reads `false` and `0`
+/// as an empty list, which always passes; a rule that opens everything by
+/// a typo is not worth copying.
 impl<'de> serde::Deserialize<'de> for RuleSpec {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserializer.deserialize_any(RuleSpecVisitor)
