@@ -11,5 +11,6 @@
 mod allocations;
 mod api;
 mod helpers;
+mod keystone;
 mod manage;
 mod status;
