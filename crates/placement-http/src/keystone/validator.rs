@@ -365,7 +365,9 @@ async fn ask_keystone(
             Err(Refusal::Invalid("unreadable token data"))
         }
         Err(error) => {
-            tracing::warn!(token = %hash, %error, "unable to validate token");
+            // Logged once where it ends: the 503 in the envelope, or the
+            // refusal under delay_auth_decision.
+            tracing::debug!(token = %hash, %error, "unable to validate token");
             Err(Refusal::Unavailable(error))
         }
     }
