@@ -306,6 +306,16 @@ running_ports() {
   return 0
 }
 
+# Removes the directories of instances that stopped a while ago (recent
+# ones may belong to an instance still starting).
+prune_run_dirs() {
+  local dir=$1 run
+  [[ -d $dir/run ]] || return 0
+  while IFS= read -r run; do
+    pid_of "$dir" "$(basename "$run")" >/dev/null || rm -rf "$run"
+  done < <(find "$dir/run" -mindepth 1 -maxdepth 1 -type d -mmin +10)
+}
+
 serve() {
   [[ $# -ge 2 ]] || die "usage: serve DIR PORT [--expiration SECONDS] [--watch-stdin]"
   local dir port=$2 expiration=3600 watch=false
@@ -329,6 +339,7 @@ serve() {
   if $watch; then
     trap 'stop_instance "$dir" "$port"; exit 0' TERM INT HUP
   fi
+  prune_run_dirs "$dir"
   start_instance "$dir" "$port" "$expiration"
   local others
   others=$(running_ports "$dir" | grep -vx "$port" || true)

@@ -99,7 +99,7 @@ struct Keystone {
 
 impl Keystone {
     fn start(setup: &Setup, port: u16, expiration: Option<u32>) -> Keystone {
-        let log_path = setup.dir.join(format!("serve-{port}.log"));
+        let log_path = std::env::temp_dir().join(format!("keystone-serve-{port}.log"));
         let log = std::fs::File::create(&log_path).unwrap();
         let mut command = Command::new("bash");
         command
