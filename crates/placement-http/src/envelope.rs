@@ -450,6 +450,7 @@ fn html_escape(text: &str) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::response::IntoResponse;
 
     fn facts(accept: &str) -> RequestFacts {
         RequestFacts {
@@ -576,6 +577,46 @@ mod tests {
                  \"title\": \"Unauthorized\"}"
             ),
             "{body}"
+        );
+    }
+
+    #[tokio::test]
+    async fn keystones_401_is_plain_json_and_head_states_its_length() {
+        let error = ApiError::keystone_unauthorized();
+        let (content_type, body) = rendered(&error, None, "text/html");
+        assert_eq!(content_type, "application/json");
+        assert_eq!(
+            body,
+            "{\"error\": {\"code\": 401, \"title\": \"Unauthorized\", \"message\": \"The \
+             request you have made requires authentication.\"}}"
+        );
+        let head = RequestFacts {
+            method: Method::HEAD,
+            ..facts(JSON)
+        };
+        let response = finish(error.into_response(), &head).await;
+        assert_eq!(response.headers()[header::CONTENT_LENGTH], "114");
+        let bytes = axum::body::to_bytes(response.into_body(), 1024).await.unwrap();
+        assert!(bytes.is_empty());
+    }
+
+    #[test]
+    fn the_keystone_503_is_webobs_in_every_format() {
+        let error = ApiError::keystone_unavailable(std::io::Error::other("refused"));
+        let (content_type, body) = rendered(&error, None, JSON);
+        assert_eq!(content_type, JSON);
+        assert_eq!(
+            body,
+            "{\"message\": \"The server is currently unavailable. Please try again at a later \
+             time.<br /><br />\\nThe Keystone service is temporarily unavailable.\\n\\n\", \
+             \"code\": \"503 Service Unavailable\", \"title\": \"Service Unavailable\"}"
+        );
+        let (content_type, body) = rendered(&error, None, "text/plain");
+        assert_eq!(content_type, PLAIN_UTF8);
+        assert_eq!(
+            body,
+            "503 Service Unavailable\n\nThe server is currently unavailable. Please try again \
+             at a later time.\n\n The Keystone service is temporarily unavailable.  "
         );
     }
 }
