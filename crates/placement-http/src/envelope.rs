@@ -596,7 +596,9 @@ mod tests {
         };
         let response = finish(error.into_response(), &head).await;
         assert_eq!(response.headers()[header::CONTENT_LENGTH], "114");
-        let bytes = axum::body::to_bytes(response.into_body(), 1024).await.unwrap();
+        let bytes = axum::body::to_bytes(response.into_body(), 1024)
+            .await
+            .unwrap();
         assert!(bytes.is_empty());
     }
 
