@@ -1,5 +1,7 @@
 //! `placement-manage`: schema and data maintenance, as upstream's
-//! `placement-manage db sync | version | stamp | online_data_migrations`.
+//! `placement-manage db sync | version | stamp | online_data_migrations`,
+//! and `policy sample`, what `oslopolicy-sample-generator --namespace
+//! placement` prints for upstream's operators.
 
 use std::process::ExitCode;
 
@@ -34,6 +36,18 @@ enum Command {
         #[command(subcommand)]
         command: DbCommand,
     },
+    /// Policy commands.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PolicyCommand {
+    /// Print every registered policy rule with its default check string, as
+    /// a commented YAML policy file.
+    Sample,
 }
 
 #[derive(Debug, Subcommand)]
@@ -59,6 +73,14 @@ enum DbCommand {
 /// Entry point of the `placement-manage` binary.
 pub fn main() -> ExitCode {
     let args = Args::parse();
+    // The defaults are compiled in: no configuration or database needed.
+    if let Command::Policy {
+        command: PolicyCommand::Sample,
+    } = args.command
+    {
+        print!("{}", placement_core::policy::sample_yaml());
+        return ExitCode::SUCCESS;
+    }
     let config = match args.config.load() {
         Ok(c) => c,
         Err(e) => {
@@ -87,7 +109,10 @@ pub fn main() -> ExitCode {
 }
 
 async fn run(command: Command, config: &Config) -> anyhow::Result<u8> {
-    let Command::Db { command } = command;
+    let command = match command {
+        Command::Db { command } => command,
+        Command::Policy { .. } => return Ok(0),
+    };
     match command {
         DbCommand::Sync => {
             let db = crate::cli::open_database(config).await?;

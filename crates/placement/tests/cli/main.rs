@@ -13,4 +13,5 @@ mod api;
 mod helpers;
 mod keystone;
 mod manage;
+mod policy;
 mod status;

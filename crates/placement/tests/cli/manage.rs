@@ -3,7 +3,7 @@
 use placement_store::testing::TestDb;
 use placement_store::{params, Database};
 
-use crate::helpers::{conf_for, run, stderr, stdout};
+use crate::helpers::{conf_for, run, stderr, stdout, tmpdir};
 
 pub async fn orphan_allocations(db: &Database, consumers: usize) {
     let mut tx = db.begin().await.unwrap();
@@ -183,6 +183,42 @@ async fn online_data_migrations_report_and_exit_like_upstream() {
                 .await
                 .unwrap(),
             0
+        );
+    }
+}
+
+#[test]
+fn policy_sample_prints_every_registered_rule_commented_out_without_config() {
+    let dir = tmpdir();
+    // A config without a database connection would stop `db` commands; the
+    // sample needs none.
+    std::fs::write(
+        dir.join("placement.conf"),
+        "[api]\nauth_strategy = keystone\n",
+    )
+    .unwrap();
+    let out = run(
+        "placement-manage",
+        &["--config-file", "placement.conf", "policy", "sample"],
+        &dir,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let rules: Vec<&str> = text
+        .lines()
+        .filter_map(|line| line.strip_prefix("#\""))
+        .collect();
+    assert_eq!(rules.len(), 38, "{text}");
+    for expected in [
+        "admin_api\": \"role:admin\"",
+        "service_api\": \"role:service\"",
+        "placement:resource_providers:list\": \"rule:admin_or_service_api\"",
+        "placement:usages\": \"rule:admin_or_project_reader_or_service_api\"",
+        "placement:reshaper:reshape\": \"rule:service_api\"",
+    ] {
+        assert!(
+            rules.contains(&expected),
+            "{expected} missing from:\n{text}"
         );
     }
 }
