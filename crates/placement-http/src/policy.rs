@@ -22,9 +22,11 @@
 //! read per policy directory: about 15 µs with six files behind two missed
 //! search directories, against well under 1 µs for the evaluation itself
 //! (`checking_the_files_on_every_request_costs_microseconds` in
-//! `tests/policy_files.rs` prints it), or about 1% of the cheapest request.
-//! Upstream does the same work on each enforcement, so there is no rate
-//! limit: an edit takes effect on the next request. When the stamp differs, one
+//! `tests/policy_files.rs` prints it), several times the evaluation and a
+//! few percent of a cheap read. Upstream does that work on every
+//! enforcement; [`PolicySettings::reload_check_interval`] lets the binary
+//! look at most once a second instead (an edit then takes effect within a
+//! second); zero looks on every call. When the stamp differs, one
 //! request re-reads the files and swaps the new rules in while others keep
 //! using the old ones; no lock is held while reading. A file that no longer
 //! loads is logged at error level and the previous rules stay.
@@ -32,8 +34,9 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock, TryLockError};
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 pub use placement_core::policy::Denial;
 use placement_core::policy::{Credentials, RuleSet, RuleSpec, Target};
@@ -55,6 +58,9 @@ pub struct PolicySettings {
     pub enforce_new_defaults: bool,
     /// `policy_default_rule` (default `default`).
     pub default_rule: String,
+    /// How long after one look at the files the next may come: zero (the
+    /// default, upstream's behaviour) looks on every authorization.
+    pub reload_check_interval: Duration,
 }
 
 impl Default for PolicySettings {
@@ -65,6 +71,7 @@ impl Default for PolicySettings {
             search_dirs: Vec::new(),
             enforce_new_defaults: true,
             default_rule: "default".to_owned(),
+            reload_check_interval: Duration::ZERO,
         }
     }
 }
@@ -88,6 +95,10 @@ pub struct Enforcer {
     current: RwLock<Arc<Loaded>>,
     /// Held by the one request that re-reads changed files.
     reloading: Mutex<()>,
+    /// When the enforcer was built: the epoch of `last_look`.
+    born: Instant,
+    /// Milliseconds after `born` of the last look at the files.
+    last_look: AtomicU64,
 }
 
 /// The rules in force and the file stamp last acted on. After a failed
@@ -160,7 +171,27 @@ impl Enforcer {
                 seen,
             })),
             reloading: Mutex::new(()),
+            born: Instant::now(),
+            last_look: AtomicU64::new(0),
         }
+    }
+
+    /// Whether this call should look at the files: always with a zero
+    /// interval, else when the interval has passed since the last look (one
+    /// caller wins the look; the others use the rules in force).
+    fn due_for_a_look(&self) -> bool {
+        let interval = self.settings.reload_check_interval;
+        if interval.is_zero() {
+            return true;
+        }
+        let now = u64::try_from(self.born.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let last = self.last_look.load(Ordering::Relaxed);
+        let interval = u64::try_from(interval.as_millis()).unwrap_or(u64::MAX);
+        now.saturating_sub(last) >= interval
+            && self
+                .last_look
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
     }
 
     /// Decides `action` for `creds` on `target`, after re-reading the
@@ -186,7 +217,7 @@ impl Enforcer {
     /// The rules in force, after a reload if the files changed.
     pub fn rules(&self) -> Arc<RuleSet> {
         let current = self.snapshot();
-        if !self.watch {
+        if !self.watch || !self.due_for_a_look() {
             return current.rules.clone();
         }
         let now = take_stamp(&self.settings);

@@ -347,6 +347,24 @@ fn a_changed_file_is_re_read_by_a_running_enforcer() {
 }
 
 #[test]
+fn with_a_check_interval_an_edit_applies_once_the_interval_has_passed() {
+    let scratch = Scratch::new();
+    scratch.write("policy.yaml", &format!("{LIST:?}: \"role:before\"\n"));
+    let enforcer = load(PolicySettings {
+        reload_check_interval: std::time::Duration::from_millis(300),
+        ..scratch.settings()
+    });
+    scratch.write("policy.yaml", &format!("{LIST:?}: \"role:after\"\n"));
+    assert!(
+        allowed(&enforcer, LIST, &["before"]),
+        "no look within the interval"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(350));
+    assert!(allowed(&enforcer, LIST, &["after"]));
+    assert!(!allowed(&enforcer, LIST, &["before"]));
+}
+
+#[test]
 fn files_appearing_in_or_leaving_the_policy_dir_are_noticed() {
     let scratch = Scratch::new();
     fs::create_dir_all(scratch.path("policy.d")).unwrap_or_else(|e| panic!("{e}"));
