@@ -10,6 +10,9 @@
 //! - [`consumer`]: consumer ownership (project, user, type) as the store and the
 //!   HTTP layer exchange it.
 //! - [`inventory`]: inventory records and their capacity.
+//! - [`policy`]: oslo.policy's rule language, placement's 38 registered
+//!   rules with their scope types and deprecated forms, the merged rule set
+//!   (files over defaults, legacy or new defaults) and the sample file.
 //! - [`resource_class`]: resource classes, standard and custom, and the rules
 //!   for custom names.
 //! - [`resource_provider`]: provider identity, reads and list filters.
