@@ -7,8 +7,17 @@ use serde_json::{json, Value};
 use crate::allocations::{detail, provider_with, send, CONSUMER, OTHER};
 use crate::helpers::{TestApp, TestResponse};
 
+/// `POST /reshaper` as a service: the only role upstream's default policy
+/// lets reshape.
 async fn reshape(app: &TestApp, version: &str, body: Value) -> TestResponse {
-    send(app, Method::POST, "/reshaper", version, Some(body)).await
+    app.call(Method::POST, "/reshaper")
+        .token("nova")
+        .header("x-roles", "service")
+        .version(version)
+        .header("content-type", "application/json")
+        .body(&body.to_string())
+        .send()
+        .await
 }
 
 async fn generation(app: &TestApp, rp: &str) -> i64 {
