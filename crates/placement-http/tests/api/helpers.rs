@@ -297,7 +297,12 @@ pub fn capture_logs() -> (LogBuffer, tracing::subscriber::DefaultGuard) {
         .with_ansi(false)
         .with_writer(buffer.clone())
         .finish();
-    (buffer, tracing::subscriber::set_default(subscriber))
+    let guard = tracing::subscriber::set_default(subscriber);
+    // Another test thread may have registered a callsite (the request span)
+    // while no subscriber wanted it, caching "never" for it; recompute every
+    // callsite's interest now that this one is installed.
+    tracing::callsite::rebuild_interest_cache();
+    (buffer, guard)
 }
 
 #[derive(Clone, Default)]
