@@ -45,6 +45,19 @@ internal_id!(
     /// `os-resource-classes`, or 10000 and up for custom classes.
     ResourceClassId
 );
+internal_id!(
+    /// `resource_providers.id`: what trees (`parent_provider_id`,
+    /// `root_provider_id`), inventories and allocations join on.
+    ResourceProviderId
+);
+internal_id!(
+    /// `traits.id`.
+    TraitId
+);
+internal_id!(
+    /// `placement_aggregates.id`: the row behind an aggregate UUID.
+    AggregateId
+);
 
 /// A generation: the version counter clients echo back so that a write based
 /// on a stale read is refused instead of silently overwriting.

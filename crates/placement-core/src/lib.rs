@@ -7,6 +7,8 @@
 //!   can never be mixed up, plus generations.
 //! - [`allocation`]: allocation writes as per-consumer requests, and the
 //!   rows reads return.
+//! - [`candidates`]: the allocation-candidates engine, its resolved
+//!   request, its snapshot and its answer.
 //! - [`consumer`]: consumer ownership (project, user, type) as the store and the
 //!   HTTP layer exchange it.
 //! - [`inventory`]: inventory records and their capacity.
@@ -23,6 +25,7 @@
 #![forbid(unsafe_code)]
 
 pub mod allocation;
+pub mod candidates;
 pub mod consumer;
 pub mod ids;
 pub mod inventory;
