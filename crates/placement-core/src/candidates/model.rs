@@ -258,3 +258,38 @@ impl Default for SummaryScope {
         SummaryScope::Trees(Vec::new())
     }
 }
+
+/// One request group as the client wrote it, before the store resolves
+/// names and UUIDs to ids (see [`Group`] for the meaning of each field).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NamedGroup {
+    /// `""` for the unsuffixed group, else the suffix as written.
+    pub suffix: String,
+    /// Class names and amounts in request order, each class once.
+    pub resources: Vec<(String, i64)>,
+    /// Any-of sets of trait names (a plain trait is a set of one).
+    pub required: Vec<Vec<String>>,
+    /// Forbidden trait names.
+    pub forbidden: Vec<String>,
+    /// Any-of sets of aggregate UUIDs.
+    pub member_of: Vec<Vec<uuid::Uuid>>,
+    /// Forbidden aggregate UUIDs.
+    pub forbidden_aggregates: Vec<uuid::Uuid>,
+    /// `in_tree<S>`.
+    pub in_tree: Option<uuid::Uuid>,
+}
+
+/// A whole request as the client wrote it, validated but not resolved.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NamedRequest {
+    /// Groups in query-string order.
+    pub groups: Vec<NamedGroup>,
+    /// `group_policy`.
+    pub group_policy: GroupPolicy,
+    /// `root_required`: required trait names.
+    pub root_required: Vec<String>,
+    /// `root_required`: forbidden trait names.
+    pub root_forbidden: Vec<String>,
+    /// `same_subtree` entries, suffixes as written.
+    pub same_subtree: Vec<Vec<String>>,
+}
