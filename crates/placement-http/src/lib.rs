@@ -67,7 +67,7 @@ pub use context::RequestContext;
 pub use error::{ApiError, ErrorCode};
 pub use extract::{AcceptJson, JsonContent, WantVersion};
 pub use middleware::cors::CorsSettings;
-pub use settings::{AppState, AuthStrategy, HttpSettings, UrlPrefix};
+pub use settings::{AppState, AuthStrategy, CandidatesSettings, HttpSettings, UrlPrefix};
 
 /// The placement application: the route table inside the middleware stack,
 /// mounted under the configured prefix.

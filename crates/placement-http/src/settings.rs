@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use placement_core::allocation::AllocationWriteOptions;
+use placement_core::candidates::model::GenerationStrategy;
 use placement_core::consumer::DEFAULT_INCOMPLETE_CONSUMER_ID;
 use placement_store::Database;
 
@@ -104,6 +105,8 @@ pub struct HttpSettings {
     /// allocation write that lost a provider-generation race is retried
     /// before the client gets a 409.
     pub allocation_conflict_retry_count: u32,
+    /// `[placement]`'s allocation-candidates knobs.
+    pub candidates: CandidatesSettings,
     /// `[cors]`: off unless an origin is allowed.
     pub cors: CorsSettings,
     /// `[keystone_authtoken]`'s token validator, used when the strategy is
@@ -122,6 +125,7 @@ impl HttpSettings {
             incomplete_consumer_project_id: DEFAULT_INCOMPLETE_CONSUMER_ID.to_owned(),
             incomplete_consumer_user_id: DEFAULT_INCOMPLETE_CONSUMER_ID.to_owned(),
             allocation_conflict_retry_count: AllocationWriteOptions::default().conflict_retry_count,
+            candidates: CandidatesSettings::default(),
             cors: CorsSettings::default(),
             keystone: None,
         }
@@ -139,6 +143,40 @@ impl Default for HttpSettings {
     /// Keystone at the root of the host, upstream's defaults.
     fn default() -> Self {
         Self::new(AuthStrategy::default())
+    }
+}
+
+/// `[placement]`'s options for `GET /allocation_candidates`.
+#[derive(Debug, Clone, Copy)]
+pub struct CandidatesSettings {
+    /// `max_allocation_candidates`: negative means no cap. Upstream stops
+    /// once the set holds at least this many, so 0 behaves as 1.
+    pub max_allocation_candidates: i64,
+    /// `allocation_candidates_generation_strategy`.
+    pub strategy: GenerationStrategy,
+    /// `randomize_allocation_candidates`.
+    pub randomize: bool,
+}
+
+impl Default for CandidatesSettings {
+    /// Upstream's defaults: no cap, depth-first, deterministic order.
+    fn default() -> Self {
+        Self {
+            max_allocation_candidates: -1,
+            strategy: GenerationStrategy::DepthFirst,
+            randomize: false,
+        }
+    }
+}
+
+impl CandidatesSettings {
+    /// The cap as the engine takes it.
+    pub fn cap(&self) -> Option<usize> {
+        // NOTE(upstream): the check `len(areqs) >= max` runs after an
+        // insert, so a cap of 0 still yields one candidate.
+        usize::try_from(self.max_allocation_candidates)
+            .ok()
+            .map(|n| n.max(1))
     }
 }
 

@@ -127,6 +127,12 @@ async fn run(args: Args, config: Config) -> anyhow::Result<()> {
              (SQLite ./{EMBEDDED_SQLITE}, schema created on start, auth_strategy noauth2)"
         );
     }
+    if config.workarounds.optimize_for_wide_provider_trees {
+        info!(
+            "[workarounds] optimize_for_wide_provider_trees is accepted and has no \
+             effect: allocation candidates are always pruned during generation"
+        );
+    }
     let keystone = keystone_validator(&config)?;
     let db = prepare_database(&config).await?;
     let settings = HttpSettings {
@@ -139,6 +145,11 @@ async fn run(args: Args, config: Config) -> anyhow::Result<()> {
         incomplete_consumer_project_id: config.placement.incomplete_consumer_project_id.clone(),
         incomplete_consumer_user_id: config.placement.incomplete_consumer_user_id.clone(),
         allocation_conflict_retry_count: config.placement.allocation_conflict_retry_count,
+        candidates: placement_http::CandidatesSettings {
+            max_allocation_candidates: config.placement.max_allocation_candidates,
+            strategy: config.placement.allocation_candidates_generation_strategy,
+            randomize: config.placement.randomize_allocation_candidates,
+        },
         cors: config.cors.clone(),
         keystone,
     };

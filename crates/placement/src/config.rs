@@ -15,6 +15,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use placement_core::candidates::model::GenerationStrategy;
 use placement_core::consumer::DEFAULT_INCOMPLETE_CONSUMER_ID;
 use placement_store::db::PoolSettings;
 use placement_store::DatabaseUrl;
@@ -141,6 +142,23 @@ pub struct PlacementSection {
     /// How often an allocation write that lost a provider-generation race is
     /// retried server-side.
     pub allocation_conflict_retry_count: u32,
+    /// `max_allocation_candidates`: a cap on the candidates one request
+    /// generates; negative means none (upstream's default, -1).
+    pub max_allocation_candidates: i64,
+    /// `allocation_candidates_generation_strategy`: which candidates the cap
+    /// keeps.
+    pub allocation_candidates_generation_strategy: GenerationStrategy,
+    /// `randomize_allocation_candidates`: sample and shuffle instead of the
+    /// documented deterministic order.
+    pub randomize_allocation_candidates: bool,
+}
+
+/// `[workarounds]`.
+#[derive(Debug, Clone, Default)]
+pub struct WorkaroundsSection {
+    /// `optimize_for_wide_provider_trees`: accepted so upstream's files load;
+    /// our engine always prunes, and never at the cost of a wrong answer.
+    pub optimize_for_wide_provider_trees: bool,
 }
 
 /// `[oslo_policy]`.
@@ -274,6 +292,8 @@ pub struct Config {
     pub database: DatabaseSection,
     /// `[placement]`.
     pub placement: PlacementSection,
+    /// `[workarounds]`.
+    pub workarounds: WorkaroundsSection,
     /// `[oslo_policy]`.
     pub oslo_policy: OsloPolicySection,
     /// `[cors]`, with placement's defaults.
@@ -605,6 +625,28 @@ impl Config {
                 allocation_conflict_retry_count: v
                     .int("placement", "allocation_conflict_retry_count", 0)?
                     .unwrap_or(10),
+                max_allocation_candidates: v
+                    .signed_int("placement", "max_allocation_candidates")?
+                    .unwrap_or(-1),
+                allocation_candidates_generation_strategy: match v
+                    .choice(
+                        "placement",
+                        "allocation_candidates_generation_strategy",
+                        &["depth-first", "breadth-first"],
+                    )?
+                    .as_deref()
+                {
+                    Some("breadth-first") => GenerationStrategy::BreadthFirst,
+                    _ => GenerationStrategy::DepthFirst,
+                },
+                randomize_allocation_candidates: v
+                    .bool("placement", "randomize_allocation_candidates")?
+                    .unwrap_or(false),
+            },
+            workarounds: WorkaroundsSection {
+                optimize_for_wide_provider_trees: v
+                    .bool("workarounds", "optimize_for_wide_provider_trees")?
+                    .unwrap_or(false),
             },
             oslo_policy: OsloPolicySection {
                 policy_file: text_or("oslo_policy", "policy_file", "policy.yaml"),
@@ -829,6 +871,47 @@ impl Values<'_> {
         }
     }
 
+    /// oslo.config's `IntOpt` without bounds.
+    fn signed_int(&self, section: &str, key: &str) -> Result<Option<i64>, ConfigError> {
+        let Some((text, origin)) = self.get(section, key) else {
+            return Ok(None);
+        };
+        text.trim().parse().map(Some).map_err(|_| {
+            Self::bad(
+                origin,
+                section,
+                key,
+                format!("invalid value {text:?}: expected an integer"),
+            )
+        })
+    }
+
+    /// oslo.config's `StrOpt` with `choices`: anything else stops startup.
+    fn choice(
+        &self,
+        section: &str,
+        key: &str,
+        choices: &[&str],
+    ) -> Result<Option<String>, ConfigError> {
+        let Some((text, origin)) = self.get(section, key) else {
+            return Ok(None);
+        };
+        let value = text.trim();
+        if choices.contains(&value) {
+            Ok(Some(value.to_owned()))
+        } else {
+            Err(Self::bad(
+                origin,
+                section,
+                key,
+                format!(
+                    "invalid value {value:?}: expected one of {}",
+                    choices.join(", ")
+                ),
+            ))
+        }
+    }
+
     fn int(&self, section: &str, key: &str, min: u32) -> Result<Option<u32>, ConfigError> {
         let Some((text, origin)) = self.get(section, key) else {
             return Ok(None);
@@ -922,6 +1005,78 @@ mod tests {
         assert_eq!(c.placement.incomplete_consumer_user_id, "iu");
         assert_eq!(c.placement.allocation_conflict_retry_count, 4);
         assert!(!c.embedded_default);
+    }
+
+    #[test]
+    fn candidate_options_default_as_upstream_and_take_every_spelling() {
+        let c = load(&Sources::default(), &[]).unwrap();
+        assert_eq!(c.placement.max_allocation_candidates, -1);
+        assert_eq!(
+            c.placement.allocation_candidates_generation_strategy,
+            GenerationStrategy::DepthFirst
+        );
+        assert!(!c.placement.randomize_allocation_candidates);
+        assert!(!c.workarounds.optimize_for_wide_provider_trees);
+
+        let d = tmpdir();
+        let f = write(
+            &d,
+            "p.conf",
+            "[placement_database]\nconnection = sqlite://\n\
+             [placement]\nmax_allocation_candidates = 100000\n\
+             allocation_candidates_generation_strategy = breadth-first\n\
+             randomize_allocation_candidates = yes\n\
+             [workarounds]\noptimize_for_wide_provider_trees = true\n",
+        );
+        let c = load(
+            &Sources {
+                config_files: vec![f],
+                ..Sources::default()
+            },
+            &[],
+        )
+        .unwrap();
+        assert_eq!(c.placement.max_allocation_candidates, 100_000);
+        assert_eq!(
+            c.placement.allocation_candidates_generation_strategy,
+            GenerationStrategy::BreadthFirst
+        );
+        assert!(c.placement.randomize_allocation_candidates);
+        assert!(c.workarounds.optimize_for_wide_provider_trees);
+    }
+
+    #[test]
+    fn bad_candidate_options_stop_startup_naming_the_key() {
+        for (text, expected) in [
+            (
+                "[placement]\nmax_allocation_candidates = lots\n",
+                "[placement] max_allocation_candidates",
+            ),
+            (
+                "[placement]\nallocation_candidates_generation_strategy = sideways\n",
+                "[placement] allocation_candidates_generation_strategy",
+            ),
+            (
+                "[workarounds]\noptimize_for_wide_provider_trees = maybe\n",
+                "[workarounds] optimize_for_wide_provider_trees",
+            ),
+        ] {
+            let d = tmpdir();
+            let f = write(
+                &d,
+                "p.conf",
+                &format!("[placement_database]\nconnection = sqlite://\n{text}"),
+            );
+            let err = load(
+                &Sources {
+                    config_files: vec![f],
+                    ..Sources::default()
+                },
+                &[],
+            )
+            .unwrap_err();
+            assert!(err.to_string().contains(expected), "{text}: {err}");
+        }
     }
 
     #[test]
