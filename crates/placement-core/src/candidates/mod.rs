@@ -4,5 +4,9 @@
 //! answer; everything between lives here, with no I/O.
 //!
 //! - [`model`]: the resolved request, the snapshot and the candidates.
+//! - [`engine`]: [`generate`], the search itself.
 
+pub mod engine;
 pub mod model;
+
+pub use engine::generate;
