@@ -4,9 +4,14 @@
 //! answer; everything between lives here, with no I/O.
 //!
 //! - [`model`]: the resolved request, the snapshot and the candidates.
-//! - [`engine`]: [`generate`], the search itself.
+//! - [`engine`]: [`generate`], the entry point, its phases and its order.
+//! - `index`, `matching`, `search`, `rng`: the engine's parts (private).
 
 pub mod engine;
+mod index;
+mod matching;
 pub mod model;
+mod rng;
+mod search;
 
 pub use engine::generate;
