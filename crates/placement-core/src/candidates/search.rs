@@ -171,14 +171,21 @@ impl AnchorSearch {
     }
 
     /// The next candidate of this anchor in search order, or `None` when
-    /// the anchor is exhausted.
-    pub(crate) fn next_candidate(&mut self, shared: &Shared<'_, '_>) -> Option<Candidate> {
+    /// the anchor is exhausted; the flag tells whether another anchor may
+    /// produce the same candidate. Within one anchor distinct assignments
+    /// give distinct candidates (a suffixed group's mapping differs, or a
+    /// class of the unsuffixed group moves between providers, changing an
+    /// allocation), and a non-sharing provider serves only its own root's
+    /// anchor, so only candidates made of sharing providers alone can
+    /// repeat.
+    pub(crate) fn next_candidate(&mut self, shared: &Shared<'_, '_>) -> Option<(Candidate, bool)> {
         let n = self.levels.len();
         while !self.done {
             if self.depth == n {
                 let candidate = self.build(shared);
+                let may_repeat = (0..n).all(|m| shared.index.provider(self.chosen(m).prov).shares);
                 self.retreat();
-                return Some(candidate);
+                return Some((candidate, may_repeat));
             }
             let l = self.depth;
             let i = self.next[l];
@@ -301,8 +308,8 @@ impl AnchorSearch {
     /// The candidate for the complete assignment.
     fn build(&self, shared: &Shared<'_, '_>) -> Candidate {
         let n = self.levels.len();
-        let mut seen: Vec<usize> = Vec::new();
-        let mut allocations: Vec<CandidateAllocation> = Vec::new();
+        let mut seen: Vec<usize> = Vec::with_capacity(n);
+        let mut allocations: Vec<CandidateAllocation> = Vec::with_capacity(n);
         let mut mappings: BTreeMap<String, Vec<ResourceProviderId>> = BTreeMap::new();
         for m in 0..n {
             let opt = self.chosen(m);
