@@ -6,3 +6,5 @@
 //! - [`model`]: the resolved request, the snapshot and the candidates.
 
 pub mod model;
+#[cfg(test)]
+mod reference;
