@@ -4,7 +4,11 @@
 //! answer; everything between lives here, with no I/O.
 //!
 //! - [`model`]: the resolved request, the snapshot and the candidates.
+//! - [`engine`]: [`generate`], the search itself.
 
+pub mod engine;
 pub mod model;
 #[cfg(test)]
 mod reference;
+
+pub use engine::generate;
