@@ -6,6 +6,8 @@
 //! - [`model`]: the resolved request, the snapshot and the candidates.
 //! - [`engine`]: [`generate`], the search itself.
 
+#[cfg(test)]
+mod differential;
 pub mod engine;
 pub mod model;
 #[cfg(test)]

@@ -1442,6 +1442,53 @@ mod tests {
     }
 
     #[test]
+    fn a_sharing_provider_serves_the_unsuffixed_group_at_every_anchor() {
+        // NOTE(upstream): `_alloc_candidates_multiple_providers` unions the
+        // per-tree request sets, and `AllocationRequest` equality ignores the
+        // anchor, so an unsuffixed request served by sharing providers alone
+        // survives at only one anchor (whichever tree Python's set yields
+        // first); the other computes then lose every candidate. We keep it at
+        // every anchor, as CANDIDATES-NOTES §4.3 states the rule.
+        let f = shared_storage();
+        let req = request(vec![group("", &[(DISK_GB, 100)]), group("1", &[(VCPU, 1)])]);
+        let got = run(&f, &req);
+        assert_eq!(got.len(), 5);
+        assert_eq!(
+            got.iter()
+                .filter(|c| f.uses(c, "cn1", VCPU) == Some(1))
+                .count(),
+            2
+        );
+    }
+
+    #[test]
+    fn two_groups_on_one_provider_do_not_leak_their_sum_into_other_candidates() {
+        // NOTE(upstream): `copy_arr_if_needed` copies only when group_policy
+        // is the string "none"; absent (None) or "isolate", consolidation adds
+        // into the first group's shared AllocationRequestResource, so every
+        // later product reusing it reports the summed amount. We sum per
+        // candidate only.
+        let mut f = Fixture::default();
+        f.rp("cn", None).rp("numa", Some("cn"));
+        f.inv("cn", VCPU, 8);
+        f.inv("numa", VCPU, 8);
+        let got = run(
+            &f,
+            &request(vec![group("", &[(VCPU, 1)]), group("1", &[(VCPU, 1)])]),
+        );
+        let shapes: Vec<(Option<i64>, Option<i64>)> = got
+            .iter()
+            .map(|c| (f.uses(c, "cn", VCPU), f.uses(c, "numa", VCPU)))
+            .collect();
+        assert_eq!(got.len(), 4);
+        assert_eq!(
+            shapes.iter().filter(|s| **s == (Some(1), Some(1))).count(),
+            2
+        );
+        assert!(shapes.contains(&(Some(2), None)) && shapes.contains(&(None, Some(2))));
+    }
+
+    #[test]
     fn summed_amounts_are_rechecked_against_capacity_and_max_unit() {
         // Two groups each fit a provider alone but not together.
         let mut f = Fixture::default();
