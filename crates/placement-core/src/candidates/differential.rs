@@ -6,12 +6,16 @@
 //! candidates, all in the reference's set, exactly `min(limit, cap, total)`
 //! of them (at most that many when the cap meets the below-1.29 filter,
 //! which upstream applies after the cap); errors and empty answers alike.
-//! A failure prints the seed and, per kind of failure, the smallest case.
+//! A failure prints, per kind of failure, how often it happened, the seed
+//! of the smallest case and that case shrunk to what still fails.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::generate;
-use super::model::{Candidate, SummaryScope};
+use super::model::{
+    AggregateCondition, Candidate, EngineOptions, GroupPolicy, GroupPrecheck, SummaryScope,
+    TraitCondition,
+};
 use super::reference::gen::{self, Case};
 use super::reference::reference;
 use crate::ids::ResourceProviderId;
@@ -140,7 +144,144 @@ fn compare(case: &Case) -> Result<(), (&'static str, String)> {
 }
 
 fn size(case: &Case) -> usize {
-    case.snapshot.providers.len() * 4 + case.request.groups.len() * 3
+    let s = &case.snapshot;
+    let r = &case.request;
+    s.providers
+        .iter()
+        .map(|p| 4 + p.traits.len() + p.aggregates.len() + p.inventories.len())
+        .sum::<usize>()
+        + r.groups
+            .iter()
+            .map(|g| {
+                3 + g.resources.len()
+                    + g.traits.required.len()
+                    + g.traits.forbidden.len()
+                    + g.aggregates.member_of.len()
+                    + g.aggregates.forbidden.len()
+                    + usize::from(g.in_tree.is_some())
+            })
+            .sum::<usize>()
+        + r.same_subtree.len()
+        + r.root_required.required.len()
+        + r.root_required.forbidden.len()
+}
+
+/// Whether a request is one upstream's parser lets through: a group with
+/// resources, the unsuffixed group with resources, every resourceless
+/// group named in `same_subtree`, every named suffix a group.
+fn valid(case: &Case) -> bool {
+    let r = &case.request;
+    let named: Vec<&String> = r.same_subtree.iter().flatten().collect();
+    r.groups.iter().any(|g| !g.resources.is_empty())
+        && r.groups
+            .iter()
+            .all(|g| !g.resources.is_empty() || (!g.is_unsuffixed() && named.contains(&&g.suffix)))
+        && named
+            .iter()
+            .all(|s| r.groups.iter().any(|g| &&g.suffix == s))
+        && r.same_subtree.iter().all(|e| !e.is_empty())
+}
+
+/// Smaller variants of a case, one change each.
+fn variants(case: &Case) -> Vec<Case> {
+    let mut out = Vec::new();
+    let mut push = |f: &dyn Fn(&mut Case)| {
+        let mut c = case.clone();
+        f(&mut c);
+        let s = &mut c.snapshot;
+        s.has_trees = s.providers.iter().any(|p| p.parent.is_some());
+        s.has_sharing = s.providers.iter().any(|p| p.shares);
+        c.options.drop_multi_provider_trees &= s.has_trees;
+        if valid(&c) {
+            out.push(c);
+        }
+    };
+    let providers = &case.snapshot.providers;
+    for (i, p) in providers.iter().enumerate() {
+        if !providers.iter().any(|q| q.parent == Some(p.id)) {
+            let id = p.id;
+            push(&|c| {
+                c.snapshot.providers.remove(i);
+                for g in &mut c.request.groups {
+                    if g.in_tree == Some(id) {
+                        g.in_tree = None;
+                    }
+                }
+            });
+        }
+        for j in 0..p.inventories.len() {
+            push(&|c| {
+                c.snapshot.providers[i].inventories.remove(j);
+            });
+        }
+        if !p.traits.is_empty() {
+            push(&|c| c.snapshot.providers[i].traits.clear());
+        }
+        if !p.aggregates.is_empty() {
+            push(&|c| c.snapshot.providers[i].aggregates.clear());
+        }
+        if p.shares {
+            push(&|c| c.snapshot.providers[i].shares = false);
+        }
+    }
+    for (i, g) in case.request.groups.iter().enumerate() {
+        let suffix = g.suffix.clone();
+        push(&|c| {
+            c.request.groups.remove(i);
+            for e in &mut c.request.same_subtree {
+                e.retain(|s| *s != suffix);
+            }
+            c.request.same_subtree.retain(|e| !e.is_empty());
+        });
+        for j in 0..g.resources.len() {
+            push(&|c| {
+                c.request.groups[i].resources.remove(j);
+            });
+        }
+        if g.traits != TraitCondition::default() {
+            push(&|c| c.request.groups[i].traits = TraitCondition::default());
+        }
+        if g.aggregates != AggregateCondition::default() {
+            push(&|c| c.request.groups[i].aggregates = AggregateCondition::default());
+        }
+        if g.in_tree.is_some() {
+            push(&|c| c.request.groups[i].in_tree = None);
+        }
+        if g.precheck != GroupPrecheck::Ready {
+            push(&|c| c.request.groups[i].precheck = GroupPrecheck::Ready);
+        }
+    }
+    for i in 0..case.request.same_subtree.len() {
+        push(&|c| {
+            c.request.same_subtree.remove(i);
+        });
+    }
+    if case.request.root_required != TraitCondition::default() {
+        push(&|c| c.request.root_required = TraitCondition::default());
+    }
+    if case.request.group_policy != GroupPolicy::None {
+        push(&|c| c.request.group_policy = GroupPolicy::None);
+    }
+    if case.options != EngineOptions::default() {
+        push(&|c| c.options = EngineOptions::default());
+    }
+    out
+}
+
+/// Greedy shrinking: keep any one-change variant that fails the same way.
+fn shrink(mut case: Case, kind: &'static str, mut detail: String) -> (Case, String) {
+    'again: loop {
+        for v in variants(&case) {
+            if let Err((k, d)) = compare(&v) {
+                if k == kind {
+                    case = v;
+                    detail = d;
+                    continue 'again;
+                }
+            }
+        }
+        return (case, detail);
+    }
 }
 
 #[test]
@@ -165,10 +306,11 @@ fn the_engine_returns_what_the_brute_force_reference_finds() {
         return;
     }
     let mut report = String::new();
-    for (kind, (count, seed, case, detail)) in &failures {
+    for (kind, (count, seed, case, detail)) in failures {
+        let (small, detail) = shrink(case, kind, detail);
         report.push_str(&format!(
-            "\n== {kind}: {count} of {CASES} cases; smallest: seed {seed:#x} (gen::case({seed}))\n{}{detail}\n",
-            gen::describe(case)
+            "\n== {kind}: {count} of {CASES} cases; smallest from seed {seed} (gen::case), shrunk:\n{}{detail}\n",
+            gen::describe(&small)
         ));
     }
     panic!("engine and reference disagree:{report}");
