@@ -64,7 +64,9 @@ fn compare(case: &Case, strict_nested_summaries: bool) -> Result<(), (&'static s
     }
     let extra: Vec<&Candidate> = returned.difference(&all).copied().collect();
     let opts = &case.options;
-    let bound = [opts.limit, opts.max_candidates, Some(all.len())]
+    // Upstream checks the cap after inserting, so a cap of 0 still yields one.
+    let cap = opts.max_candidates.map(|c| c.max(1));
+    let bound = [opts.limit, cap, Some(all.len())]
         .into_iter()
         .flatten()
         .min()

@@ -859,7 +859,7 @@ pub(super) mod gen {
                 None
             },
             max_candidates: if rng.one_in(5) {
-                Some(1 + rng.below(4))
+                Some(rng.below(5))
             } else {
                 None
             },
@@ -1556,5 +1556,158 @@ mod generator_tests {
             multi_provider_group > 100,
             "{multi_provider_group} unsuffixed groups served by several providers"
         );
+    }
+}
+
+#[cfg(test)]
+mod export {
+    //! Writes generated cases and the reference's answers as JSON, for
+    //! checking the reference itself against upstream's Python objects
+    //! (run by hand: `PLACEMENT_REFERENCE_EXPORT=cases.json cargo test -p
+    //! placement-core --lib export -- --ignored`).
+
+    use std::fmt::Write as _;
+
+    use super::super::model::{GroupPolicy, GroupPrecheck};
+    use super::{gen, reference};
+
+    fn nums<T: std::fmt::Display>(items: &[T]) -> String {
+        format!(
+            "[{}]",
+            items
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        )
+    }
+
+    fn nested<T: std::fmt::Display>(items: &[Vec<T>]) -> String {
+        format!(
+            "[{}]",
+            items.iter().map(|s| nums(s)).collect::<Vec<_>>().join(",")
+        )
+    }
+
+    #[test]
+    #[ignore = "writes a file for a manual cross-check against upstream"]
+    fn export_cases_with_reference_answers() {
+        let Ok(path) = std::env::var("PLACEMENT_REFERENCE_EXPORT") else {
+            return;
+        };
+        let count: u64 = std::env::var("PLACEMENT_REFERENCE_EXPORT_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(300);
+        let mut out = String::from("[\n");
+        for seed in 0..count {
+            let mut case = gen::case(seed);
+            for g in &mut case.request.groups {
+                g.precheck = GroupPrecheck::Ready;
+            }
+            case.options = Default::default();
+            let got = reference(&case.snapshot, &case.request, &case.options).unwrap();
+            let mut j = format!("{{\"seed\":{seed},\"providers\":[");
+            for (i, p) in case.snapshot.providers.iter().enumerate() {
+                let invs: Vec<String> = p
+                    .inventories
+                    .iter()
+                    .map(|v| {
+                        format!(
+                            "[{},{},{},{},{},{},{:?},{}]",
+                            v.class,
+                            v.total,
+                            v.reserved,
+                            v.min_unit,
+                            v.max_unit,
+                            v.step_size,
+                            v.allocation_ratio,
+                            v.used
+                        )
+                    })
+                    .collect();
+                let _ = write!(
+                    j,
+                    "{}{{\"id\":{},\"parent\":{},\"traits\":{},\"aggs\":{},\"shares\":{},\"inv\":[{}]}}",
+                    if i > 0 { "," } else { "" },
+                    p.id,
+                    p.parent.map_or("null".to_string(), |x| x.to_string()),
+                    nums(&p.traits),
+                    nums(&p.aggregates),
+                    p.shares,
+                    invs.join(",")
+                );
+            }
+            j.push_str("],\"groups\":[");
+            for (i, g) in case.request.groups.iter().enumerate() {
+                let res: Vec<String> = g
+                    .resources
+                    .iter()
+                    .map(|(c, a)| format!("[{c},{a}]"))
+                    .collect();
+                let _ = write!(
+                    j,
+                    "{}{{\"suffix\":{:?},\"resources\":[{}],\"required\":{},\"forbidden\":{},\"member_of\":{},\"forbidden_aggs\":{},\"in_tree\":{}}}",
+                    if i > 0 { "," } else { "" },
+                    g.suffix,
+                    res.join(","),
+                    nested(&g.traits.required),
+                    nums(&g.traits.forbidden),
+                    nested(&g.aggregates.member_of),
+                    nums(&g.aggregates.forbidden),
+                    g.in_tree.map_or("null".to_string(), |x| x.to_string())
+                );
+            }
+            let r = &case.request;
+            let rr: Vec<_> = r.root_required.required.iter().flatten().copied().collect();
+            let subtrees: Vec<String> = r
+                .same_subtree
+                .iter()
+                .map(|e| {
+                    format!(
+                        "[{}]",
+                        e.iter()
+                            .map(|s| format!("{s:?}"))
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    )
+                })
+                .collect();
+            let _ = write!(
+                j,
+                "],\"policy\":{},\"root_required\":{},\"root_forbidden\":{},\"same_subtree\":[{}],\"answer\":[",
+                match r.group_policy {
+                    GroupPolicy::Isolate => "\"isolate\"",
+                    GroupPolicy::None => "\"none\"",
+                },
+                nums(&rr),
+                nums(&r.root_required.forbidden),
+                subtrees.join(",")
+            );
+            for (i, c) in got.candidates.iter().enumerate() {
+                let allocs: Vec<String> = c
+                    .allocations
+                    .iter()
+                    .map(|a| format!("[{},{},{}]", a.provider, a.class, a.amount))
+                    .collect();
+                let maps: Vec<String> = c
+                    .mappings
+                    .iter()
+                    .map(|(s, rps)| format!("{s:?}:{}", nums(rps)))
+                    .collect();
+                let _ = write!(
+                    j,
+                    "{}{{\"allocations\":[{}],\"mappings\":{{{}}}}}",
+                    if i > 0 { "," } else { "" },
+                    allocs.join(","),
+                    maps.join(",")
+                );
+            }
+            j.push_str("]}");
+            out.push_str(&j);
+            out.push_str(if seed + 1 < count { ",\n" } else { "\n" });
+        }
+        out.push_str("]\n");
+        std::fs::write(path, out).unwrap();
     }
 }
