@@ -7,10 +7,14 @@
 //! - [`engine`]: [`generate`], the entry point, its phases and its order.
 //! - `index`, `matching`, `search`, `rng`: the engine's parts (private).
 
+#[cfg(test)]
+mod differential;
 pub mod engine;
 mod index;
 mod matching;
 pub mod model;
+#[cfg(test)]
+mod reference;
 mod rng;
 mod search;
 
