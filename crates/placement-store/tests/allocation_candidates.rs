@@ -20,7 +20,7 @@ use placement_core::candidates::model::{
 };
 use placement_core::ids::{ResourceClassId, ResourceProviderId, TraitId};
 use placement_store::ops::allocation_candidates::{
-    allocation_candidates_with, prepare, Prepared, ProviderSummary,
+    allocation_candidates, allocation_candidates_with, prepare, Prepared, ProviderSummary,
 };
 use placement_store::testing::TestDb;
 use placement_store::{ops, params, Database, Error};
@@ -765,6 +765,162 @@ async fn summaries_cover_whole_trees_with_every_inventory_and_candidates_come_ba
         assert_eq!(
             err.to_string(),
             "No such trait(s): CUSTOM_GONE.",
+            "{backend}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_root_meeting_root_required_and_a_resourceless_sharing_matchs_anchors_are_kept() {
+    for tdb in dbs().await {
+        let db = tdb.database();
+        let backend = tdb.backend().name();
+        let cn = provider(db, "cn", None).await;
+        inventory(db, &cn, "VCPU", 8, 0).await;
+        // Meets root_required but has no capacity: kept so the engine knows
+        // some root qualifies.
+        let gold = provider(db, "gold", None).await;
+        give_trait(db, &gold, "CUSTOM_GOLD").await;
+        let gold2 = provider(db, "gold2", None).await;
+        give_trait(db, &gold2, "CUSTOM_GOLD").await;
+        // A sharing provider matching a resourceless group, and the tree it
+        // anchors through an aggregate.
+        let agg = Uuid::new_v4();
+        let share = provider(db, "share", None).await;
+        give_trait(db, &share, "MISC_SHARES_VIA_AGGREGATE").await;
+        give_trait(db, &share, "CUSTOM_NET").await;
+        aggregate(db, agg, Some(&share)).await;
+        let anchored = provider(db, "anchored", None).await;
+        aggregate(db, agg, Some(&anchored)).await;
+
+        let mut net = group("_NET", &[]);
+        net.required = vec![texts(&["CUSTOM_NET"])];
+        let request = NamedRequest {
+            groups: vec![group("", &[("VCPU", 1)]), net],
+            root_required: texts(&["CUSTOM_GOLD"]),
+            same_subtree: vec![texts(&["_NET"])],
+            ..NamedRequest::default()
+        };
+        let (resolved, s) = ready(db, &request).await;
+        assert_eq!(
+            ids(&s),
+            vec![cn.id, gold.id, share.id, anchored.id],
+            "{backend}"
+        );
+        assert_eq!(resolved.root_required.required.len(), 1, "{backend}");
+    }
+}
+
+/// Inventories for the whole-op tests: two compute nodes, one with a
+/// child, and a sharing disk provider both share an aggregate with.
+struct Cloud {
+    cn1: Rp,
+    cn1_numa: Rp,
+    cn2: Rp,
+    nfs: Rp,
+}
+
+async fn cloud(db: &Database) -> Cloud {
+    let agg = Uuid::new_v4();
+    let cn1 = provider(db, "cn1", None).await;
+    let cn1_numa = provider(db, "cn1-numa", Some(&cn1)).await;
+    let cn2 = provider(db, "cn2", None).await;
+    let nfs = provider(db, "nfs", None).await;
+    inventory(db, &cn1_numa, "VCPU", 8, 0).await;
+    inventory(db, &cn1, "MEMORY_MB", 4096, 0).await;
+    inventory(db, &cn2, "VCPU", 8, 6).await;
+    inventory(db, &cn2, "MEMORY_MB", 4096, 0).await;
+    inventory(db, &nfs, "DISK_GB", 500, 0).await;
+    give_trait(db, &nfs, "MISC_SHARES_VIA_AGGREGATE").await;
+    for rp in [&cn1, &cn2, &nfs] {
+        aggregate(db, agg, Some(rp)).await;
+    }
+    Cloud {
+        cn1,
+        cn1_numa,
+        cn2,
+        nfs,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whole_op_answers_with_the_engine_over_trees_and_sharing() {
+    for tdb in dbs().await {
+        let db = tdb.database();
+        let backend = tdb.backend().name();
+        let c = cloud(db).await;
+        let request = one_group(group(
+            "",
+            &[("VCPU", 4), ("MEMORY_MB", 1024), ("DISK_GB", 100)],
+        ));
+        let answer = allocation_candidates(db, &request, &EngineOptions::default())
+            .await
+            .unwrap();
+        // cn2 has only two VCPU left; cn1's tree with the shared disk fits.
+        assert_eq!(answer.candidates.len(), 1, "{backend}: {answer:?}");
+        let got = &answer.candidates[0];
+        assert_eq!(
+            got.allocations,
+            BTreeMap::from([
+                (
+                    c.cn1_numa.uuid.clone(),
+                    BTreeMap::from([("VCPU".to_owned(), 4)])
+                ),
+                (
+                    c.cn1.uuid.clone(),
+                    BTreeMap::from([("MEMORY_MB".to_owned(), 1024)])
+                ),
+                (
+                    c.nfs.uuid.clone(),
+                    BTreeMap::from([("DISK_GB".to_owned(), 100)])
+                ),
+            ]),
+            "{backend}"
+        );
+        let mut summarized: Vec<&str> = answer.summaries.iter().map(|s| s.uuid.as_str()).collect();
+        summarized.sort_unstable();
+        let mut want = vec![
+            c.cn1.uuid.as_str(),
+            c.cn1_numa.uuid.as_str(),
+            c.nfs.uuid.as_str(),
+        ];
+        want.sort_unstable();
+        assert_eq!(summarized, want, "{backend}");
+        let _ = &c.cn2;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_later_groups_bad_name_surfaces_only_when_earlier_groups_match() {
+    for tdb in dbs().await {
+        let db = tdb.database();
+        let backend = tdb.backend().name();
+        cloud(db).await;
+        let mut bad = group("2", &[("VCPU", 1)]);
+        bad.required = vec![texts(&["CUSTOM_NOPE"])];
+        let request = NamedRequest {
+            groups: vec![group("1", &[("MEMORY_MB", 1)]), bad.clone()],
+            group_policy: placement_core::candidates::model::GroupPolicy::None,
+            ..NamedRequest::default()
+        };
+        let err = allocation_candidates(db, &request, &EngineOptions::default())
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "No such trait(s): CUSTOM_NOPE.",
+            "{backend}"
+        );
+        // An earlier group nothing can satisfy hides it.
+        let request = NamedRequest {
+            groups: vec![group("1", &[("MEMORY_MB", 100_000)]), bad],
+            ..request
+        };
+        let answer = allocation_candidates(db, &request, &EngineOptions::default())
+            .await
+            .unwrap();
+        assert!(
+            answer.candidates.is_empty() && answer.summaries.is_empty(),
             "{backend}"
         );
     }

@@ -118,6 +118,21 @@ pub enum Prepared {
     },
 }
 
+/// Answers `GET /allocation_candidates` with the engine in
+/// `placement_core::candidates`.
+///
+/// # Errors
+/// [`Error::CandidatesRequest`] for an unknown `root_required` trait or the
+/// lazy name error the engine surfaces (a 400 with that text); database
+/// errors otherwise.
+pub async fn allocation_candidates(
+    db: &Database,
+    request: &NamedRequest,
+    options: &EngineOptions,
+) -> Result<CandidatesAnswer> {
+    allocation_candidates_with(db, request, options, placement_core::candidates::generate).await
+}
+
 /// [`allocation_candidates`] with the engine passed in, so tests and
 /// benchmarks can drive the database phase with an engine of their own.
 ///
@@ -214,6 +229,8 @@ struct Resolved {
     class_names: Vec<(ResourceClassId, String)>,
     /// `MISC_SHARES_VIA_AGGREGATE`'s id, when the trait exists.
     shares_trait: Option<i64>,
+    /// One root meeting `root_required`, when it is given.
+    anchor_root: Option<i64>,
 }
 
 /// The first name (in request order) missing from `known`.
@@ -272,6 +289,7 @@ async fn resolve(tx: &mut Tx, request: &NamedRequest) -> Result<Option<Resolved>
     // NOTE(upstream): its trait lookups walk a Python set, so with several
     // unknown traits which one it names varies per process; we name the
     // first in request order (required before forbidden).
+    let mut anchor_root = None;
     let root_required = {
         let names = request.root_required.iter().chain(&request.root_forbidden);
         if let Some(name) = first_unknown(names, &traits) {
@@ -288,8 +306,11 @@ async fn resolve(tx: &mut Tx, request: &NamedRequest) -> Result<Option<Resolved>
         let required = ids(&request.root_required);
         let forbidden = ids(&request.root_forbidden);
         let unfiltered = required.is_empty() && forbidden.is_empty();
-        if !unfiltered && !q::any_root_with_traits(tx, &required, &forbidden).await? {
-            return Ok(None);
+        if !unfiltered {
+            anchor_root = q::any_root_with_traits(tx, &required, &forbidden).await?;
+            if anchor_root.is_none() {
+                return Ok(None);
+            }
         }
         TraitCondition {
             required: required.iter().map(|t| vec![TraitId(*t)]).collect(),
@@ -315,6 +336,7 @@ async fn resolve(tx: &mut Tx, request: &NamedRequest) -> Result<Option<Resolved>
         },
         class_names,
         shares_trait,
+        anchor_root,
     }))
 }
 
@@ -414,6 +436,7 @@ fn distinct_uuids<'a>(uuids: impl IntoIterator<Item = &'a uuid::Uuid>) -> Vec<St
 fn snapshot_scope(resolved: &Resolved) -> SnapshotScope {
     let mut scope = SnapshotScope {
         shares_trait: resolved.shares_trait,
+        anchor_root: resolved.anchor_root,
         ..SnapshotScope::default()
     };
     for g in &resolved.request.groups {
@@ -467,6 +490,7 @@ async fn read_snapshot(
     if scope.wanted.is_empty()
         && scope.resourceless_traits.is_empty()
         && scope.resourceless_aggregates.is_empty()
+        && scope.anchor_root.is_none()
     {
         return Ok((snapshot, uuids));
     }

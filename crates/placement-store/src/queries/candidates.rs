@@ -2,12 +2,13 @@
 //! names, the engine's restricted snapshot, and the provider summaries.
 //!
 //! The snapshot is restricted in SQL, in one shape shared by its two
-//! statements (a `WITH` clause, see [`SnapshotScope`]): providers with
-//! capacity for a requested amount, the roots of their trees, the roots that
-//! share an aggregate with a sharing provider among them (its anchors), and
-//! the roots of providers a resourceless group could match. Everything in
-//! those trees is read, so ancestors come for free and no statement is
-//! repeated per provider.
+//! statements (a `WITH` clause, see [`SnapshotScope`]). The seeds are the
+//! providers with capacity for a requested amount, the providers a
+//! resourceless group could match, and one root meeting `root_required`;
+//! the kept trees are the seeds' trees and, for each sharing seed, the
+//! trees of every provider in one of its aggregates (its anchors). Every
+//! provider of a kept tree is read, so ancestors come for free and no
+//! statement is repeated per provider.
 //!
 //! Usage is summed with a correlated subquery per inventory row, which the
 //! `allocations (resource_provider_id, resource_class_id, used)` index
@@ -92,15 +93,15 @@ pub(crate) async fn root_ids_by_uuid(
     .await
 }
 
-/// Whether some root provider has every `required` trait and none of the
-/// `forbidden` ones: upstream's `_get_roots_with_traits`, asked only whether
-/// its answer is empty (an empty answer ends the request with no
+/// One root provider (the lowest id) with every `required` trait and none
+/// of the `forbidden` ones: upstream's `_get_roots_with_traits`, asked only
+/// whether its answer is empty (an empty answer ends the request with no
 /// candidates before any group is looked at).
 pub(crate) async fn any_root_with_traits(
     tx: &mut Tx,
     required: &[i64],
     forbidden: &[i64],
-) -> Result<bool> {
+) -> Result<Option<i64>> {
     let mut sql = String::from(
         r"SELECT rp.id FROM resource_providers rp WHERE rp.parent_provider_id IS NULL",
     );
@@ -124,8 +125,11 @@ pub(crate) async fn any_root_with_traits(
         ));
         params.extend(forbidden.iter().copied().map(Value::from));
     }
-    sql.push_str(" LIMIT 1");
-    Ok(tx.fetch_optional(&sql, &params).await?.is_some())
+    sql.push_str(" ORDER BY rp.id LIMIT 1");
+    tx.fetch_optional(&sql, &params)
+        .await?
+        .map(|r| r.get_i64(0))
+        .transpose()
 }
 
 /// Whether some provider is a member of at least one aggregate of every
@@ -186,6 +190,10 @@ pub(crate) struct SnapshotScope {
     /// Aggregates any one of which a resourceless group's provider must be
     /// in.
     pub(crate) resourceless_aggregates: Vec<i64>,
+    /// One root meeting `root_required`, kept so the engine sees that the
+    /// set of allowed anchors is not empty (it answers empty before any
+    /// group otherwise, and upstream decides that deployment-wide).
+    pub(crate) anchor_root: Option<i64>,
 }
 
 impl SnapshotScope {
@@ -214,29 +222,20 @@ impl SnapshotScope {
             params.extend([w.class, w.amount, w.amount, w.amount, w.amount].map(Value::from));
             cap.push(part);
         }
+        if cap.is_empty() {
+            cap.push(String::from(
+                r"SELECT id FROM resource_providers WHERE 1 = 0",
+            ));
+        }
         let mut sql = format!(
-            "WITH cap (id) AS ({}),\n kept_roots (id) AS (\n\
-             SELECT rp.root_provider_id FROM cap JOIN resource_providers rp ON rp.id = cap.id",
+            "WITH cap (id) AS ({}),\n seeds (id) AS (\n SELECT id FROM cap",
             cap.join("\n UNION\n ")
         );
-        if let Some(shares) = self.shares_trait {
-            sql.push_str(
-                r"
-                 UNION
-                 SELECT other.root_provider_id FROM cap
-                   JOIN resource_provider_traits st ON st.resource_provider_id = cap.id AND st.trait_id = ?
-                   JOIN resource_provider_aggregates sa ON sa.resource_provider_id = cap.id
-                   JOIN resource_provider_aggregates oa ON oa.aggregate_id = sa.aggregate_id
-                   JOIN resource_providers other ON other.id = oa.resource_provider_id",
-            );
-            params.push(Value::from(shares));
-        }
         if !self.resourceless_traits.is_empty() {
             sql.push_str(&format!(
                 r"
                  UNION
-                 SELECT rp.root_provider_id FROM resource_providers rp
-                   JOIN resource_provider_traits x ON x.resource_provider_id = rp.id
+                 SELECT x.resource_provider_id FROM resource_provider_traits x
                   WHERE x.trait_id IN ({})",
                 placeholders(self.resourceless_traits.len())
             ));
@@ -246,8 +245,7 @@ impl SnapshotScope {
             sql.push_str(&format!(
                 r"
                  UNION
-                 SELECT rp.root_provider_id FROM resource_providers rp
-                   JOIN resource_provider_aggregates x ON x.resource_provider_id = rp.id
+                 SELECT x.resource_provider_id FROM resource_provider_aggregates x
                   WHERE x.aggregate_id IN ({})",
                 placeholders(self.resourceless_aggregates.len())
             ));
@@ -257,6 +255,28 @@ impl SnapshotScope {
                     .copied()
                     .map(Value::from),
             );
+        }
+        if let Some(root) = self.anchor_root {
+            sql.push_str("\n UNION\n SELECT id FROM resource_providers WHERE id = ?");
+            params.push(Value::from(root));
+        }
+        sql.push_str(
+            "\n),\n kept_roots (id) AS (\n \
+             SELECT rp.root_provider_id FROM seeds JOIN resource_providers rp ON rp.id = seeds.id",
+        );
+        if let Some(shares) = self.shares_trait {
+            // The anchors of every sharing provider among the seeds: roots of
+            // any provider in one of its aggregates (its own root included).
+            sql.push_str(
+                r"
+                 UNION
+                 SELECT other.root_provider_id FROM seeds
+                   JOIN resource_provider_traits st ON st.resource_provider_id = seeds.id AND st.trait_id = ?
+                   JOIN resource_provider_aggregates sa ON sa.resource_provider_id = seeds.id
+                   JOIN resource_provider_aggregates oa ON oa.aggregate_id = sa.aggregate_id
+                   JOIN resource_providers other ON other.id = oa.resource_provider_id",
+            );
+            params.push(Value::from(shares));
         }
         sql.push_str("\n)\n");
         (sql, params)
