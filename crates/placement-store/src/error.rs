@@ -189,6 +189,13 @@ pub enum Error {
     #[error("Max retries of DB transaction exceeded attempting to perform {0}.")]
     MaxDbRetriesExceeded(String),
 
+    /// `GET /allocation_candidates` named a resource class or trait that
+    /// does not exist, where upstream looks it up (`root_required` at once,
+    /// a group's names only when the engine reaches that group): a 400 with
+    /// this text.
+    #[error(transparent)]
+    CandidatesRequest(#[from] placement_core::candidates::model::LazyError),
+
     /// The schema is not one this code can serve or migrate.
     #[error("{0}")]
     Schema(String),

@@ -4,5 +4,18 @@
 //! answer; everything between lives here, with no I/O.
 //!
 //! - [`model`]: the resolved request, the snapshot and the candidates.
+//! - [`engine`]: [`generate`], the entry point, its phases and its order.
+//! - `index`, `matching`, `search`, `rng`: the engine's parts (private).
 
+#[cfg(test)]
+mod differential;
+pub mod engine;
+mod index;
+mod matching;
 pub mod model;
+#[cfg(test)]
+mod reference;
+mod rng;
+mod search;
+
+pub use engine::generate;

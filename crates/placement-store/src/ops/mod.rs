@@ -5,6 +5,7 @@
 
 pub mod aggregates;
 pub mod allocation;
+pub mod allocation_candidates;
 pub mod consumer;
 pub mod inventory;
 pub mod maintenance;

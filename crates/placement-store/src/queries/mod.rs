@@ -4,6 +4,7 @@
 
 pub(crate) mod aggregates;
 pub(crate) mod allocations;
+pub(crate) mod candidates;
 pub(crate) mod consumer_types;
 pub(crate) mod consumers;
 pub(crate) mod inventories;

@@ -1,0 +1,612 @@
+//! `GET /allocation_candidates`: the database phase around the pure engine
+//! in `placement_core::candidates`.
+//!
+//! One read transaction does, in upstream's order:
+//! 1. `root_required`: resolve its traits (an unknown one fails the request
+//!    at once, as upstream's request-wide setup does) and stop with no
+//!    candidates when no root provider satisfies it.
+//! 2. Each group, in query-string order: resolve names and UUIDs to ids and
+//!    compute its [`GroupPrecheck`] in upstream's within-group order
+//!    (classes, `member_of`, required then forbidden traits, `in_tree`).
+//!    Nothing fails here: upstream resolves lazily, so a bad name in a later
+//!    group is hidden when an earlier group matches nothing, and only the
+//!    engine, walking the groups, knows which outcome surfaces.
+//! 3. The [`Snapshot`], restricted in SQL (see `queries::candidates`), with
+//!    two statements whatever the deployment's size.
+//! 4. The engine, then the provider summaries it asks for (whole trees, or
+//!    exactly the providers used), with every inventory and its usage.
+//!
+//! The answer comes back with UUIDs and names, in the engine's order, ready
+//! for the HTTP layer to render for its microversion.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use placement_core::candidates::model::{
+    AggregateCondition, CandidateRequest, EngineOptions, Generated, Group, GroupPrecheck,
+    LazyError, NamedGroup, NamedRequest, Snapshot, SnapshotInventory, SnapshotProvider,
+    SummaryScope, TraitCondition,
+};
+use placement_core::ids::{AggregateId, ResourceClassId, ResourceProviderId, TraitId};
+use tracing::instrument;
+
+use crate::db::{Database, Tx};
+use crate::error::{Error, Result};
+use crate::queries::candidates::{self as q, AmountWanted, SnapshotScope, SummaryKey};
+
+/// The standard trait that marks a provider whose inventory serves every
+/// root sharing one of its aggregates.
+const SHARES_VIA_AGGREGATE: &str = "MISC_SHARES_VIA_AGGREGATE";
+
+/// The allocation candidates for a request, ready to render.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CandidatesAnswer {
+    /// The candidates in the order to return them.
+    pub candidates: Vec<AnswerCandidate>,
+    /// The providers `provider_summaries` lists, by internal id (the order
+    /// carries no meaning; upstream's is a set's).
+    pub summaries: Vec<ProviderSummary>,
+}
+
+/// One allocation request, with UUIDs and class names.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AnswerCandidate {
+    /// Provider UUID → class name → amount.
+    pub allocations: BTreeMap<String, BTreeMap<String, i64>>,
+    /// Suffix (`""` for the unsuffixed group) → UUIDs of the providers that
+    /// satisfied the group, sorted (rendered as `mappings` from 1.34).
+    pub mappings: BTreeMap<String, Vec<String>>,
+}
+
+/// One entry of `provider_summaries`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProviderSummary {
+    /// The provider's UUID.
+    pub uuid: String,
+    /// Its parent's UUID (from 1.29); `None` for a root.
+    pub parent_uuid: Option<String>,
+    /// Its root's UUID (from 1.29).
+    pub root_uuid: String,
+    /// Its own trait names, sorted (from 1.17).
+    pub traits: Vec<String>,
+    /// Every inventory it has, in class id order (before 1.27 the HTTP
+    /// layer keeps only the requested classes).
+    pub resources: Vec<SummaryResource>,
+}
+
+/// One inventory of a summarized provider.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SummaryResource {
+    /// The class name.
+    pub resource_class: String,
+    /// `total`.
+    pub total: i64,
+    /// `reserved`.
+    pub reserved: i64,
+    /// `allocation_ratio`, as the backend returned it.
+    pub allocation_ratio: f64,
+    /// `int((total - reserved) * allocation_ratio)`, as upstream renders it.
+    pub capacity: i64,
+    /// The sum of every allocation against it.
+    pub used: i64,
+}
+
+/// upstream's summary capacity, `int((total - reserved) * allocation_ratio)`
+/// truncated toward zero.
+// NOTE: a core capacity module is on its way; this should call it once it
+// lands, so the rule lives in one place.
+#[expect(
+    clippy::cast_possible_truncation,
+    clippy::cast_precision_loss,
+    reason = "Python's int(float) truncates; totals fit in 2^31"
+)]
+fn summary_capacity(total: i64, reserved: i64, allocation_ratio: f64) -> i64 {
+    ((total - reserved) as f64 * allocation_ratio) as i64
+}
+
+/// The engine's inputs as read from the database, or the verdict that the
+/// request has no candidates before any group is looked at.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Prepared {
+    /// `root_required` matches no root provider: an empty answer.
+    NoAnchors,
+    /// The resolved request and its snapshot.
+    Ready {
+        /// The request in internal ids, with each group's precheck.
+        request: CandidateRequest,
+        /// The restricted snapshot.
+        snapshot: Snapshot,
+    },
+}
+
+/// Answers `GET /allocation_candidates` with the engine in
+/// `placement_core::candidates`.
+///
+/// # Errors
+/// [`Error::CandidatesRequest`] for an unknown `root_required` trait or the
+/// lazy name error the engine surfaces (a 400 with that text); database
+/// errors otherwise.
+pub async fn allocation_candidates(
+    db: &Database,
+    request: &NamedRequest,
+    options: &EngineOptions,
+) -> Result<CandidatesAnswer> {
+    allocation_candidates_with(db, request, options, placement_core::candidates::generate).await
+}
+
+/// [`allocation_candidates`] with the engine passed in, so tests and
+/// benchmarks can drive the database phase with an engine of their own.
+///
+/// # Errors
+/// As [`allocation_candidates`].
+#[instrument(skip_all, err(level = "debug"))]
+pub async fn allocation_candidates_with<E>(
+    db: &Database,
+    request: &NamedRequest,
+    options: &EngineOptions,
+    engine: E,
+) -> Result<CandidatesAnswer>
+where
+    E: FnOnce(&Snapshot, &CandidateRequest, &EngineOptions) -> Result<Generated, LazyError>,
+{
+    let mut tx = db.begin_read().await?;
+    let Some(resolved) = resolve(&mut tx, request).await? else {
+        return Ok(CandidatesAnswer::default());
+    };
+    let (snapshot, uuids) = read_snapshot(&mut tx, &resolved).await?;
+    let generated = engine(&snapshot, &resolved.request, options)?;
+    let summaries = read_summaries(&mut tx, &generated.summaries).await?;
+    let class_names: HashMap<ResourceClassId, &str> = resolved
+        .class_names
+        .iter()
+        .map(|(id, name)| (*id, name.as_str()))
+        .collect();
+    let uuid_of = |id: ResourceProviderId| -> Result<String> {
+        uuids.get(&id).cloned().ok_or_else(|| {
+            Error::Database(crate::error::DbError::other(format!(
+                "the engine named provider {id}, which the snapshot lacks"
+            )))
+        })
+    };
+    let mut candidates = Vec::with_capacity(generated.candidates.len());
+    for c in &generated.candidates {
+        let mut allocations: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
+        for a in &c.allocations {
+            let class = class_names.get(&a.class).copied().ok_or_else(|| {
+                Error::Database(crate::error::DbError::other(format!(
+                    "the engine named class {}, which the request lacks",
+                    a.class
+                )))
+            })?;
+            allocations
+                .entry(uuid_of(a.provider)?)
+                .or_default()
+                .insert(class.to_owned(), a.amount);
+        }
+        let mut mappings = BTreeMap::new();
+        for (suffix, providers) in &c.mappings {
+            let mut list = providers
+                .iter()
+                .map(|p| uuid_of(*p))
+                .collect::<Result<Vec<_>>>()?;
+            list.sort();
+            mappings.insert(suffix.clone(), list);
+        }
+        candidates.push(AnswerCandidate {
+            allocations,
+            mappings,
+        });
+    }
+    Ok(CandidatesAnswer {
+        candidates,
+        summaries,
+    })
+}
+
+/// The database phase alone: the resolved request and its snapshot, read in
+/// one transaction, as [`allocation_candidates`] hands them to the engine.
+/// For tests and tools that check the engine against another.
+///
+/// # Errors
+/// [`Error::CandidatesRequest`] for an unknown `root_required` trait;
+/// database errors otherwise.
+#[instrument(skip_all, err(level = "debug"))]
+pub async fn prepare(db: &Database, request: &NamedRequest) -> Result<Prepared> {
+    let mut tx = db.begin_read().await?;
+    let Some(resolved) = resolve(&mut tx, request).await? else {
+        return Ok(Prepared::NoAnchors);
+    };
+    let (snapshot, _) = read_snapshot(&mut tx, &resolved).await?;
+    Ok(Prepared::Ready {
+        request: resolved.request,
+        snapshot,
+    })
+}
+
+/// A request resolved to ids, with what the later phases need.
+struct Resolved {
+    request: CandidateRequest,
+    /// Every resolved class's name, for rendering.
+    class_names: Vec<(ResourceClassId, String)>,
+    /// `MISC_SHARES_VIA_AGGREGATE`'s id, when the trait exists.
+    shares_trait: Option<i64>,
+    /// One root meeting `root_required`, when it is given.
+    anchor_root: Option<i64>,
+}
+
+/// The first name (in request order) missing from `known`.
+fn first_unknown<'a>(
+    names: impl IntoIterator<Item = &'a String>,
+    known: &HashMap<String, i64>,
+) -> Option<&'a String> {
+    names.into_iter().find(|n| !known.contains_key(*n))
+}
+
+/// Resolves `request`; `None` when `root_required` matches no root.
+///
+/// A constant number of statements: one per kind of name, one for
+/// `root_required`, one per group with `member_of`.
+async fn resolve(tx: &mut Tx, request: &NamedRequest) -> Result<Option<Resolved>> {
+    let groups = &request.groups;
+    let class_list: Vec<String> = distinct(
+        groups
+            .iter()
+            .flat_map(|g| g.resources.iter().map(|(c, _)| c)),
+    );
+    let mut trait_list: Vec<String> = distinct(
+        request
+            .root_required
+            .iter()
+            .chain(&request.root_forbidden)
+            .chain(
+                groups
+                    .iter()
+                    .flat_map(|g| g.required.iter().flatten().chain(&g.forbidden)),
+            ),
+    );
+    trait_list.push(SHARES_VIA_AGGREGATE.to_owned());
+    let aggregate_list: Vec<String> = distinct_uuids(
+        groups
+            .iter()
+            .flat_map(|g| g.member_of.iter().flatten().chain(&g.forbidden_aggregates)),
+    );
+    let tree_list: Vec<String> = distinct_uuids(groups.iter().filter_map(|g| g.in_tree.as_ref()));
+
+    let classes = q::class_ids(tx, &class_list).await?;
+    let traits = q::trait_ids(tx, &trait_list).await?;
+    let aggregates = if aggregate_list.is_empty() {
+        HashMap::new()
+    } else {
+        q::aggregate_ids(tx, &aggregate_list).await?
+    };
+    let trees = if tree_list.is_empty() {
+        HashMap::new()
+    } else {
+        q::root_ids_by_uuid(tx, &tree_list).await?
+    };
+    let shares_trait = traits.get(SHARES_VIA_AGGREGATE).copied();
+
+    // Request-wide first, as upstream's RequestWideSearchContext does.
+    // NOTE(upstream): its trait lookups walk a Python set, so with several
+    // unknown traits which one it names varies per process; we name the
+    // first in request order (required before forbidden).
+    let mut anchor_root = None;
+    let root_required = {
+        let names = request.root_required.iter().chain(&request.root_forbidden);
+        if let Some(name) = first_unknown(names, &traits) {
+            return Err(Error::CandidatesRequest(LazyError::NoSuchTraits(
+                name.clone(),
+            )));
+        }
+        let ids = |names: &[String]| -> Vec<i64> {
+            names
+                .iter()
+                .filter_map(|n| traits.get(n).copied())
+                .collect()
+        };
+        let required = ids(&request.root_required);
+        let forbidden = ids(&request.root_forbidden);
+        let unfiltered = required.is_empty() && forbidden.is_empty();
+        if !unfiltered {
+            anchor_root = q::any_root_with_traits(tx, &required, &forbidden).await?;
+            if anchor_root.is_none() {
+                return Ok(None);
+            }
+        }
+        TraitCondition {
+            required: required.iter().map(|t| vec![TraitId(*t)]).collect(),
+            forbidden: forbidden.into_iter().map(TraitId).collect(),
+        }
+    };
+
+    let mut resolved_groups = Vec::with_capacity(groups.len());
+    for g in groups {
+        resolved_groups.push(resolve_group(tx, g, &classes, &traits, &aggregates, &trees).await?);
+    }
+    let mut class_names: Vec<(ResourceClassId, String)> = classes
+        .iter()
+        .map(|(name, id)| (ResourceClassId(*id), name.clone()))
+        .collect();
+    class_names.sort();
+    Ok(Some(Resolved {
+        request: CandidateRequest {
+            groups: resolved_groups,
+            group_policy: request.group_policy,
+            root_required,
+            same_subtree: request.same_subtree.clone(),
+        },
+        class_names,
+        shares_trait,
+        anchor_root,
+    }))
+}
+
+/// One group in ids, with its precheck in upstream's within-group order.
+async fn resolve_group(
+    tx: &mut Tx,
+    g: &NamedGroup,
+    classes: &HashMap<String, i64>,
+    traits: &HashMap<String, i64>,
+    aggregates: &HashMap<String, i64>,
+    trees: &HashMap<String, i64>,
+) -> Result<Group> {
+    let mut resources: Vec<(ResourceClassId, i64)> = g
+        .resources
+        .iter()
+        .filter_map(|(name, amount)| classes.get(name).map(|id| (ResourceClassId(*id), *amount)))
+        .collect();
+    resources.sort();
+    resources.dedup_by_key(|(class, _)| *class);
+    let agg_ids = |uuids: &[uuid::Uuid]| -> Vec<AggregateId> {
+        let mut ids: Vec<AggregateId> = uuids
+            .iter()
+            .filter_map(|u| aggregates.get(&u.to_string()).map(|id| AggregateId(*id)))
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    };
+    let member_of: Vec<Vec<AggregateId>> = g.member_of.iter().map(|set| agg_ids(set)).collect();
+    let trait_ids = |names: &[String]| -> Vec<TraitId> {
+        let mut ids: Vec<TraitId> = names
+            .iter()
+            .filter_map(|n| traits.get(n).map(|id| TraitId(*id)))
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    };
+    let in_tree = g
+        .in_tree
+        .and_then(|u| trees.get(&u.to_string()).map(|id| ResourceProviderId(*id)));
+
+    // NOTE(upstream): a Python dict of classes and sets of traits; the first
+    // unknown name it meets among several is the first in request order for
+    // classes, and process-dependent for traits, where we take request order.
+    let precheck = if let Some(name) = first_unknown(g.resources.iter().map(|(c, _)| c), classes) {
+        GroupPrecheck::Fail(LazyError::NoSuchResourceClass(name.clone()))
+    } else if !member_of.is_empty()
+        && (member_of.iter().any(Vec::is_empty)
+            || !q::any_provider_in_every_set(
+                tx,
+                &member_of
+                    .iter()
+                    .map(|set| set.iter().map(|a| a.0).collect())
+                    .collect::<Vec<_>>(),
+            )
+            .await?)
+    {
+        GroupPrecheck::Empty
+    } else if let Some(name) =
+        first_unknown(g.required.iter().flatten().chain(&g.forbidden), traits)
+    {
+        GroupPrecheck::Fail(LazyError::NoSuchTraits(name.clone()))
+    } else if g.in_tree.is_some() && in_tree.is_none() {
+        GroupPrecheck::Empty
+    } else {
+        GroupPrecheck::Ready
+    };
+    Ok(Group {
+        suffix: g.suffix.clone(),
+        resources,
+        traits: TraitCondition {
+            required: g.required.iter().map(|set| trait_ids(set)).collect(),
+            forbidden: trait_ids(&g.forbidden),
+        },
+        aggregates: AggregateCondition {
+            member_of,
+            forbidden: agg_ids(&g.forbidden_aggregates),
+        },
+        in_tree,
+        precheck,
+    })
+}
+
+fn distinct<'a>(names: impl IntoIterator<Item = &'a String>) -> Vec<String> {
+    let set: BTreeSet<&String> = names.into_iter().collect();
+    set.into_iter().cloned().collect()
+}
+
+fn distinct_uuids<'a>(uuids: impl IntoIterator<Item = &'a uuid::Uuid>) -> Vec<String> {
+    let set: BTreeSet<&uuid::Uuid> = uuids.into_iter().collect();
+    set.into_iter().map(ToString::to_string).collect()
+}
+
+/// The snapshot scope: the groups the engine can reach before one that
+/// ends the request (every group after that cannot matter).
+fn snapshot_scope(resolved: &Resolved) -> SnapshotScope {
+    let mut scope = SnapshotScope {
+        shares_trait: resolved.shares_trait,
+        anchor_root: resolved.anchor_root,
+        ..SnapshotScope::default()
+    };
+    for g in &resolved.request.groups {
+        if g.precheck != GroupPrecheck::Ready {
+            break;
+        }
+        for (class, amount) in &g.resources {
+            let wanted = AmountWanted {
+                class: class.0,
+                amount: *amount,
+                root: g.in_tree.map(|r| r.0),
+            };
+            if !scope.wanted.contains(&wanted) {
+                scope.wanted.push(wanted);
+            }
+        }
+        if g.resources.is_empty() {
+            // A resourceless group's provider must hold one of the first
+            // any-of set's traits, or (with no traits) sit in one of the
+            // first member_of set's aggregates; with neither it matches
+            // nothing. Either set alone is a superset of its matches.
+            if let Some(set) = g.traits.required.first() {
+                scope.resourceless_traits.extend(set.iter().map(|t| t.0));
+            } else if let Some(set) = g.aggregates.member_of.first() {
+                scope
+                    .resourceless_aggregates
+                    .extend(set.iter().map(|a| a.0));
+            }
+        }
+    }
+    scope.resourceless_traits.sort_unstable();
+    scope.resourceless_traits.dedup();
+    scope.resourceless_aggregates.sort_unstable();
+    scope.resourceless_aggregates.dedup();
+    scope
+}
+
+/// Reads the snapshot (and each kept provider's UUID, for rendering).
+async fn read_snapshot(
+    tx: &mut Tx,
+    resolved: &Resolved,
+) -> Result<(Snapshot, HashMap<ResourceProviderId, String>)> {
+    let (has_trees, has_sharing) = q::deployment_flags(tx, resolved.shares_trait).await?;
+    let scope = snapshot_scope(resolved);
+    let mut snapshot = Snapshot {
+        providers: Vec::new(),
+        has_trees,
+        has_sharing,
+    };
+    let mut uuids = HashMap::new();
+    if scope.wanted.is_empty()
+        && scope.resourceless_traits.is_empty()
+        && scope.resourceless_aggregates.is_empty()
+        && scope.anchor_root.is_none()
+    {
+        return Ok((snapshot, uuids));
+    }
+    let mut classes: Vec<i64> = resolved.class_names.iter().map(|(id, _)| id.0).collect();
+    if classes.is_empty() {
+        // `IN ()` is not SQL; no class id is negative.
+        classes.push(-1);
+    }
+    let rows = q::snapshot_providers(tx, &scope, &classes).await?;
+    let memberships = q::snapshot_memberships(tx, &scope).await?;
+
+    let mut index: HashMap<i64, usize> = HashMap::new();
+    for row in rows {
+        let at = *index.entry(row.id).or_insert_with(|| {
+            snapshot.providers.push(SnapshotProvider {
+                id: ResourceProviderId(row.id),
+                parent: row.parent.map(ResourceProviderId),
+                root: ResourceProviderId(row.root),
+                traits: Vec::new(),
+                aggregates: Vec::new(),
+                inventories: Vec::new(),
+                shares: false,
+            });
+            uuids.insert(ResourceProviderId(row.id), row.uuid.clone());
+            snapshot.providers.len() - 1
+        });
+        if let (Some(inv), Some(p)) = (row.inventory, snapshot.providers.get_mut(at)) {
+            p.inventories.push(SnapshotInventory {
+                class: ResourceClassId(inv.class),
+                total: inv.total,
+                reserved: inv.reserved,
+                min_unit: inv.min_unit,
+                max_unit: inv.max_unit,
+                step_size: inv.step_size,
+                allocation_ratio: inv.allocation_ratio,
+                used: inv.used,
+            });
+        }
+    }
+    for (provider, trait_id) in memberships.traits {
+        if let Some(p) = index
+            .get(&provider)
+            .and_then(|at| snapshot.providers.get_mut(*at))
+        {
+            p.traits.push(TraitId(trait_id));
+            p.shares |= Some(trait_id) == resolved.shares_trait;
+        }
+    }
+    for (provider, aggregate) in memberships.aggregates {
+        if let Some(p) = index
+            .get(&provider)
+            .and_then(|at| snapshot.providers.get_mut(*at))
+        {
+            p.aggregates.push(AggregateId(aggregate));
+        }
+    }
+    for p in &mut snapshot.providers {
+        p.traits.sort();
+        p.traits.dedup();
+        p.aggregates.sort();
+        p.aggregates.dedup();
+        p.inventories.sort_by_key(|i| i.class);
+    }
+    snapshot.providers.sort_by_key(|p| p.id);
+    Ok((snapshot, uuids))
+}
+
+/// Reads the summaries `scope` names, sorted by provider id.
+async fn read_summaries(tx: &mut Tx, scope: &SummaryScope) -> Result<Vec<ProviderSummary>> {
+    let (key, ids) = match scope {
+        SummaryScope::Trees(roots) => (SummaryKey::Roots, roots),
+        SummaryScope::Providers(providers) => (SummaryKey::Providers, providers),
+    };
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<i64> = ids.iter().map(|id| id.0).collect();
+    let rows = q::summaries(tx, key, &ids).await?;
+    let mut by_id: BTreeMap<i64, ProviderSummary> = rows
+        .providers
+        .into_iter()
+        .map(|p| {
+            (
+                p.id,
+                ProviderSummary {
+                    uuid: p.uuid,
+                    parent_uuid: p.parent_uuid,
+                    root_uuid: p.root_uuid,
+                    traits: Vec::new(),
+                    resources: Vec::new(),
+                },
+            )
+        })
+        .collect();
+    for (provider, name) in rows.traits {
+        if let Some(s) = by_id.get_mut(&provider) {
+            s.traits.push(name);
+        }
+    }
+    let mut inventories = rows.inventories;
+    inventories.sort_by_key(|i| (i.provider, i.class));
+    for inv in inventories {
+        if let Some(s) = by_id.get_mut(&inv.provider) {
+            s.resources.push(SummaryResource {
+                capacity: summary_capacity(inv.total, inv.reserved, inv.allocation_ratio),
+                resource_class: inv.class_name,
+                total: inv.total,
+                reserved: inv.reserved,
+                allocation_ratio: inv.allocation_ratio,
+                used: inv.used,
+            });
+        }
+    }
+    let mut out: Vec<ProviderSummary> = by_id.into_values().collect();
+    for s in &mut out {
+        s.traits.sort();
+    }
+    Ok(out)
+}

@@ -1,0 +1,519 @@
+//! The reads behind `GET /allocation_candidates`: resolving the request's
+//! names, the engine's restricted snapshot, and the provider summaries.
+//!
+//! The snapshot is restricted in SQL, in one shape shared by its two
+//! statements (a `WITH` clause, see [`SnapshotScope`]). The seeds are the
+//! providers with capacity for a requested amount, the providers a
+//! resourceless group could match, and one root meeting `root_required`;
+//! the kept trees are the seeds' trees and, for each sharing seed, the
+//! trees of every provider in one of its aggregates (its anchors). Every
+//! provider of a kept tree is read, so ancestors come for free and no
+//! statement is repeated per provider.
+//!
+//! Usage is summed with a correlated subquery per inventory row, which the
+//! `allocations (resource_provider_id, resource_class_id, used)` index
+//! answers without touching the table, instead of summing every allocation
+//! in the deployment.
+
+use std::collections::HashMap;
+
+use crate::db::{Row, Tx, Value};
+use crate::error::Result;
+
+/// `?, ?, ?` for `n` values (n ≥ 1).
+fn placeholders(n: usize) -> String {
+    let mut s = String::with_capacity(n * 3);
+    for i in 0..n {
+        if i > 0 {
+            s.push_str(", ");
+        }
+        s.push('?');
+    }
+    s
+}
+
+/// The most ids one summary statement binds: far below every backend's
+/// parameter limit (SQLite 32766, PostgreSQL and MySQL 65535).
+const CHUNK: usize = 1000;
+
+/// `(id, key)` rows read for a list of string keys, kept only where the key
+/// matches exactly: MySQL's collations compare case- and
+/// trailing-space-insensitively, upstream's name caches do not.
+async fn ids_by_key(tx: &mut Tx, select: &str, keys: &[String]) -> Result<HashMap<String, i64>> {
+    let mut found = HashMap::new();
+    for chunk in keys.chunks(CHUNK) {
+        let sql = format!("{select} IN ({})", placeholders(chunk.len()));
+        let params: Vec<Value> = chunk.iter().map(Value::from).collect();
+        for row in tx.fetch_all(&sql, &params).await? {
+            let id = row.get_i64(0)?;
+            let key = row.get_string(1)?;
+            if chunk.contains(&key) {
+                found.insert(key, id);
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// Resource class ids of the named classes that exist.
+pub(crate) async fn class_ids(tx: &mut Tx, names: &[String]) -> Result<HashMap<String, i64>> {
+    ids_by_key(
+        tx,
+        r"SELECT id, name FROM resource_classes WHERE name",
+        names,
+    )
+    .await
+}
+
+/// Trait ids of the named traits that exist.
+pub(crate) async fn trait_ids(tx: &mut Tx, names: &[String]) -> Result<HashMap<String, i64>> {
+    ids_by_key(tx, r"SELECT id, name FROM traits WHERE name", names).await
+}
+
+/// Aggregate ids of the aggregate UUIDs that exist.
+pub(crate) async fn aggregate_ids(tx: &mut Tx, uuids: &[String]) -> Result<HashMap<String, i64>> {
+    ids_by_key(
+        tx,
+        r"SELECT id, uuid FROM placement_aggregates WHERE uuid",
+        uuids,
+    )
+    .await
+}
+
+/// Root provider ids of the provider UUIDs that exist (for `in_tree`).
+pub(crate) async fn root_ids_by_uuid(
+    tx: &mut Tx,
+    uuids: &[String],
+) -> Result<HashMap<String, i64>> {
+    ids_by_key(
+        tx,
+        r"SELECT root_provider_id, uuid FROM resource_providers WHERE uuid",
+        uuids,
+    )
+    .await
+}
+
+/// One root provider (the lowest id) with every `required` trait and none
+/// of the `forbidden` ones: upstream's `_get_roots_with_traits`, asked only
+/// whether its answer is empty (an empty answer ends the request with no
+/// candidates before any group is looked at).
+pub(crate) async fn any_root_with_traits(
+    tx: &mut Tx,
+    required: &[i64],
+    forbidden: &[i64],
+) -> Result<Option<i64>> {
+    let mut sql = String::from(
+        r"SELECT rp.id FROM resource_providers rp WHERE rp.parent_provider_id IS NULL",
+    );
+    let mut params: Vec<Value> = Vec::new();
+    if !required.is_empty() {
+        sql.push_str(&format!(
+            r" AND (SELECT COUNT(DISTINCT x.trait_id) FROM resource_provider_traits x
+                    WHERE x.resource_provider_id = rp.id AND x.trait_id IN ({})) = ?",
+            placeholders(required.len())
+        ));
+        params.extend(required.iter().copied().map(Value::from));
+        params.push(Value::from(
+            i64::try_from(required.len()).unwrap_or(i64::MAX),
+        ));
+    }
+    if !forbidden.is_empty() {
+        sql.push_str(&format!(
+            r" AND NOT EXISTS (SELECT 1 FROM resource_provider_traits x
+                    WHERE x.resource_provider_id = rp.id AND x.trait_id IN ({}))",
+            placeholders(forbidden.len())
+        ));
+        params.extend(forbidden.iter().copied().map(Value::from));
+    }
+    sql.push_str(" ORDER BY rp.id LIMIT 1");
+    tx.fetch_optional(&sql, &params)
+        .await?
+        .map(|r| r.get_i64(0))
+        .transpose()
+}
+
+/// Whether some provider is a member of at least one aggregate of every
+/// set: upstream's `provider_ids_matching_aggregates`, asked only whether
+/// its answer is empty. Every set must be non-empty.
+pub(crate) async fn any_provider_in_every_set(tx: &mut Tx, sets: &[Vec<i64>]) -> Result<bool> {
+    let mut sql = String::from(r"SELECT rp.id FROM resource_providers rp WHERE 1 = 1");
+    let mut params: Vec<Value> = Vec::new();
+    for set in sets {
+        sql.push_str(&format!(
+            r" AND EXISTS (SELECT 1 FROM resource_provider_aggregates x
+                    WHERE x.resource_provider_id = rp.id AND x.aggregate_id IN ({}))",
+            placeholders(set.len())
+        ));
+        params.extend(set.iter().copied().map(Value::from));
+    }
+    sql.push_str(" LIMIT 1");
+    Ok(tx.fetch_optional(&sql, &params).await?.is_some())
+}
+
+/// Deployment-wide facts that pick the engine's code paths: whether any
+/// provider has a parent, and whether any has the sharing trait.
+pub(crate) async fn deployment_flags(
+    tx: &mut Tx,
+    shares_trait: Option<i64>,
+) -> Result<(bool, bool)> {
+    let row = tx
+        .fetch_one(
+            r"SELECT
+                CASE WHEN EXISTS (SELECT 1 FROM resource_providers
+                                  WHERE parent_provider_id IS NOT NULL) THEN 1 ELSE 0 END,
+                CASE WHEN EXISTS (SELECT 1 FROM resource_provider_traits
+                                  WHERE trait_id = ?) THEN 1 ELSE 0 END",
+            &[Value::from(shares_trait.unwrap_or(-1))],
+        )
+        .await?;
+    Ok((row.get_i64(0)? != 0, row.get_i64(1)? != 0))
+}
+
+/// One amount of one class a group asks for, and the tree it must come
+/// from (`in_tree`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct AmountWanted {
+    pub(crate) class: i64,
+    pub(crate) amount: i64,
+    pub(crate) root: Option<i64>,
+}
+
+/// Which trees the snapshot reads (see the module comment).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SnapshotScope {
+    /// Every (class, amount, tree) a group asks for; at least one.
+    pub(crate) wanted: Vec<AmountWanted>,
+    /// `MISC_SHARES_VIA_AGGREGATE`'s id, when the trait exists.
+    pub(crate) shares_trait: Option<i64>,
+    /// Traits any one of which a resourceless group's provider must have.
+    pub(crate) resourceless_traits: Vec<i64>,
+    /// Aggregates any one of which a resourceless group's provider must be
+    /// in.
+    pub(crate) resourceless_aggregates: Vec<i64>,
+    /// One root meeting `root_required`, kept so the engine sees that the
+    /// set of allowed anchors is not empty (it answers empty before any
+    /// group otherwise, and upstream decides that deployment-wide).
+    pub(crate) anchor_root: Option<i64>,
+}
+
+impl SnapshotScope {
+    /// The `WITH` clause naming `kept_roots (id)`, and its values in order.
+    fn with_clause(&self) -> (String, Vec<Value>) {
+        let mut params = Vec::new();
+        let mut cap = Vec::new();
+        for w in &self.wanted {
+            // The un-truncated float rule upstream's SQL uses; the engine
+            // re-checks summed amounts against the truncated capacity.
+            let mut part = String::from(r"SELECT i.resource_provider_id FROM inventories i");
+            if let Some(root) = w.root {
+                part.push_str(
+                    r" JOIN resource_providers t ON t.id = i.resource_provider_id AND t.root_provider_id = ?",
+                );
+                params.push(Value::from(root));
+            }
+            part.push_str(
+                r" WHERE i.resource_class_id = ?
+                   AND i.min_unit <= ? AND i.max_unit >= ? AND ? % i.step_size = 0
+                   AND COALESCE((SELECT SUM(a.used) FROM allocations a
+                                 WHERE a.resource_provider_id = i.resource_provider_id
+                                   AND a.resource_class_id = i.resource_class_id), 0) + ?
+                       <= (i.total - i.reserved) * i.allocation_ratio",
+            );
+            params.extend([w.class, w.amount, w.amount, w.amount, w.amount].map(Value::from));
+            cap.push(part);
+        }
+        if cap.is_empty() {
+            cap.push(String::from(
+                r"SELECT id FROM resource_providers WHERE 1 = 0",
+            ));
+        }
+        let mut sql = format!(
+            "WITH cap (id) AS ({}),\n seeds (id) AS (\n SELECT id FROM cap",
+            cap.join("\n UNION\n ")
+        );
+        if !self.resourceless_traits.is_empty() {
+            sql.push_str(&format!(
+                r"
+                 UNION
+                 SELECT x.resource_provider_id FROM resource_provider_traits x
+                  WHERE x.trait_id IN ({})",
+                placeholders(self.resourceless_traits.len())
+            ));
+            params.extend(self.resourceless_traits.iter().copied().map(Value::from));
+        }
+        if !self.resourceless_aggregates.is_empty() {
+            sql.push_str(&format!(
+                r"
+                 UNION
+                 SELECT x.resource_provider_id FROM resource_provider_aggregates x
+                  WHERE x.aggregate_id IN ({})",
+                placeholders(self.resourceless_aggregates.len())
+            ));
+            params.extend(
+                self.resourceless_aggregates
+                    .iter()
+                    .copied()
+                    .map(Value::from),
+            );
+        }
+        if let Some(root) = self.anchor_root {
+            sql.push_str("\n UNION\n SELECT id FROM resource_providers WHERE id = ?");
+            params.push(Value::from(root));
+        }
+        sql.push_str(
+            "\n),\n kept_roots (id) AS (\n \
+             SELECT rp.root_provider_id FROM seeds JOIN resource_providers rp ON rp.id = seeds.id",
+        );
+        if let Some(shares) = self.shares_trait {
+            // The anchors of every sharing provider among the seeds: roots of
+            // any provider in one of its aggregates (its own root included).
+            sql.push_str(
+                r"
+                 UNION
+                 SELECT other.root_provider_id FROM seeds
+                   JOIN resource_provider_traits st ON st.resource_provider_id = seeds.id AND st.trait_id = ?
+                   JOIN resource_provider_aggregates sa ON sa.resource_provider_id = seeds.id
+                   JOIN resource_provider_aggregates oa ON oa.aggregate_id = sa.aggregate_id
+                   JOIN resource_providers other ON other.id = oa.resource_provider_id",
+            );
+            params.push(Value::from(shares));
+        }
+        sql.push_str("\n)\n");
+        (sql, params)
+    }
+}
+
+/// One row of [`snapshot_providers`]: a provider, and one inventory of a
+/// requested class when it has any.
+pub(crate) struct ProviderInventoryRow {
+    pub(crate) id: i64,
+    pub(crate) uuid: String,
+    pub(crate) parent: Option<i64>,
+    pub(crate) root: i64,
+    pub(crate) inventory: Option<InventoryRow>,
+}
+
+/// An inventory with the sum of its allocations.
+pub(crate) struct InventoryRow {
+    pub(crate) class: i64,
+    pub(crate) total: i64,
+    pub(crate) reserved: i64,
+    pub(crate) min_unit: i64,
+    pub(crate) max_unit: i64,
+    pub(crate) step_size: i64,
+    pub(crate) allocation_ratio: f64,
+    pub(crate) used: i64,
+}
+
+/// Every provider of the scope's trees, once per inventory of a class in
+/// `classes` (once with no inventory when it has none of them).
+pub(crate) async fn snapshot_providers(
+    tx: &mut Tx,
+    scope: &SnapshotScope,
+    classes: &[i64],
+) -> Result<Vec<ProviderInventoryRow>> {
+    let (with, mut params) = scope.with_clause();
+    let sql = format!(
+        r"{with}SELECT rp.id, rp.uuid, rp.parent_provider_id, rp.root_provider_id,
+                 i.resource_class_id, i.total, i.reserved, i.min_unit, i.max_unit,
+                 i.step_size, i.allocation_ratio,
+                 (SELECT SUM(a.used) FROM allocations a
+                   WHERE a.resource_provider_id = i.resource_provider_id
+                     AND a.resource_class_id = i.resource_class_id)
+          FROM resource_providers rp
+          LEFT JOIN inventories i
+            ON i.resource_provider_id = rp.id AND i.resource_class_id IN ({})
+          WHERE rp.root_provider_id IN (SELECT id FROM kept_roots)",
+        placeholders(classes.len())
+    );
+    params.extend(classes.iter().copied().map(Value::from));
+    let rows = tx.fetch_all(&sql, &params).await?;
+    rows.iter()
+        .map(|r| {
+            let inventory = match r.get_opt_i64(4)? {
+                None => None,
+                Some(class) => Some(InventoryRow {
+                    class,
+                    total: r.get_i64(5)?,
+                    reserved: r.get_i64(6)?,
+                    min_unit: r.get_i64(7)?,
+                    max_unit: r.get_i64(8)?,
+                    step_size: r.get_i64(9)?,
+                    allocation_ratio: r.get_f64(10)?,
+                    used: r.get_opt_i64(11)?.unwrap_or(0),
+                }),
+            };
+            Ok(ProviderInventoryRow {
+                id: r.get_i64(0)?,
+                uuid: r.get_string(1)?,
+                parent: r.get_opt_i64(2)?,
+                root: r.get_i64(3)?,
+                inventory,
+            })
+        })
+        .collect()
+}
+
+/// What [`snapshot_memberships`] reads: (provider id, trait id) and
+/// (provider id, aggregate id) pairs.
+#[derive(Debug, Default)]
+pub(crate) struct Memberships {
+    pub(crate) traits: Vec<(i64, i64)>,
+    pub(crate) aggregates: Vec<(i64, i64)>,
+}
+
+/// The traits and aggregates of every provider of the scope's trees.
+pub(crate) async fn snapshot_memberships(
+    tx: &mut Tx,
+    scope: &SnapshotScope,
+) -> Result<Memberships> {
+    let (with, params) = scope.with_clause();
+    let sql = format!(
+        r"{with}SELECT 0, x.resource_provider_id, x.trait_id
+          FROM resource_provider_traits x
+          JOIN resource_providers rp ON rp.id = x.resource_provider_id
+          WHERE rp.root_provider_id IN (SELECT id FROM kept_roots)
+          UNION ALL
+          SELECT 1, x.resource_provider_id, x.aggregate_id
+          FROM resource_provider_aggregates x
+          JOIN resource_providers rp ON rp.id = x.resource_provider_id
+          WHERE rp.root_provider_id IN (SELECT id FROM kept_roots)"
+    );
+    let mut out = Memberships::default();
+    for r in tx.fetch_all(&sql, &params).await? {
+        let pair = (r.get_i64(1)?, r.get_i64(2)?);
+        if r.get_i64(0)? == 0 {
+            out.traits.push(pair);
+        } else {
+            out.aggregates.push(pair);
+        }
+    }
+    Ok(out)
+}
+
+/// Which providers a summary read covers.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum SummaryKey {
+    /// Providers whose `root_provider_id` is listed.
+    Roots,
+    /// Providers whose `id` is listed.
+    Providers,
+}
+
+impl SummaryKey {
+    fn column(self) -> &'static str {
+        match self {
+            SummaryKey::Roots => "rp.root_provider_id",
+            SummaryKey::Providers => "rp.id",
+        }
+    }
+}
+
+/// A provider as its summary shows it.
+pub(crate) struct SummaryProviderRow {
+    pub(crate) id: i64,
+    pub(crate) uuid: String,
+    pub(crate) parent_uuid: Option<String>,
+    pub(crate) root_uuid: String,
+}
+
+/// One inventory of a summarized provider, any class.
+pub(crate) struct SummaryInventoryRow {
+    pub(crate) provider: i64,
+    pub(crate) class: i64,
+    pub(crate) class_name: String,
+    pub(crate) total: i64,
+    pub(crate) reserved: i64,
+    pub(crate) allocation_ratio: f64,
+    pub(crate) used: i64,
+}
+
+/// Everything the summaries show, for the providers `key` selects by `ids`.
+pub(crate) struct SummaryRows {
+    pub(crate) providers: Vec<SummaryProviderRow>,
+    /// (provider id, trait name).
+    pub(crate) traits: Vec<(i64, String)>,
+    pub(crate) inventories: Vec<SummaryInventoryRow>,
+}
+
+/// Reads providers, trait names and every inventory with usage, binding at
+/// most [`CHUNK`] ids per statement.
+pub(crate) async fn summaries(tx: &mut Tx, key: SummaryKey, ids: &[i64]) -> Result<SummaryRows> {
+    let mut out = SummaryRows {
+        providers: Vec::new(),
+        traits: Vec::new(),
+        inventories: Vec::new(),
+    };
+    let col = key.column();
+    for chunk in ids.chunks(CHUNK) {
+        let list = placeholders(chunk.len());
+        let params: Vec<Value> = chunk.iter().copied().map(Value::from).collect();
+        let rows = tx
+            .fetch_all(
+                &format!(
+                    r"SELECT rp.id, rp.uuid, p.uuid, r.uuid
+                      FROM resource_providers rp
+                      LEFT JOIN resource_providers p ON p.id = rp.parent_provider_id
+                      JOIN resource_providers r ON r.id = rp.root_provider_id
+                      WHERE {col} IN ({list})"
+                ),
+                &params,
+            )
+            .await?;
+        for r in &rows {
+            out.providers.push(SummaryProviderRow {
+                id: r.get_i64(0)?,
+                uuid: r.get_string(1)?,
+                parent_uuid: r.get_opt_string(2)?,
+                root_uuid: r.get_string(3)?,
+            });
+        }
+        let rows = tx
+            .fetch_all(
+                &format!(
+                    r"SELECT x.resource_provider_id, t.name
+                      FROM resource_provider_traits x
+                      JOIN traits t ON t.id = x.trait_id
+                      JOIN resource_providers rp ON rp.id = x.resource_provider_id
+                      WHERE {col} IN ({list})"
+                ),
+                &params,
+            )
+            .await?;
+        for r in &rows {
+            out.traits.push((r.get_i64(0)?, r.get_string(1)?));
+        }
+        let rows = tx
+            .fetch_all(
+                &format!(
+                    r"SELECT i.resource_provider_id, i.resource_class_id, rc.name,
+                             i.total, i.reserved, i.allocation_ratio,
+                             (SELECT SUM(a.used) FROM allocations a
+                               WHERE a.resource_provider_id = i.resource_provider_id
+                                 AND a.resource_class_id = i.resource_class_id)
+                      FROM inventories i
+                      JOIN resource_classes rc ON rc.id = i.resource_class_id
+                      JOIN resource_providers rp ON rp.id = i.resource_provider_id
+                      WHERE {col} IN ({list})"
+                ),
+                &params,
+            )
+            .await?;
+        for r in &rows {
+            out.inventories.push(summary_inventory(r)?);
+        }
+    }
+    Ok(out)
+}
+
+fn summary_inventory(r: &Row) -> Result<SummaryInventoryRow> {
+    Ok(SummaryInventoryRow {
+        provider: r.get_i64(0)?,
+        class: r.get_i64(1)?,
+        class_name: r.get_string(2)?,
+        total: r.get_i64(3)?,
+        reserved: r.get_i64(4)?,
+        allocation_ratio: r.get_f64(5)?,
+        used: r.get_opt_i64(6)?.unwrap_or(0),
+    })
+}
