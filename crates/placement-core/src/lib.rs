@@ -17,6 +17,9 @@
 //!   (files over defaults, legacy or new defaults) and the sample file.
 //! - [`resource_class`]: resource classes, standard and custom, and the rules
 //!   for custom names.
+//! - [`request_groups`]: the query language of `resources`, `required`,
+//!   `member_of`, `in_tree` (granular groups) and the request-wide
+//!   candidates parameters, with upstream's 400 texts and codes.
 //! - [`resource_provider`]: provider identity, reads and list filters.
 //! - [`traits`]: trait names, standard and custom, and the rule for custom
 //!   names.
@@ -31,6 +34,7 @@ pub mod ids;
 pub mod inventory;
 pub mod microversion;
 pub mod policy;
+pub mod request_groups;
 pub mod resource_class;
 pub mod resource_provider;
 pub mod traits;
