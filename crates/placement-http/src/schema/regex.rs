@@ -168,7 +168,9 @@ fn match_seq(seq: &[Piece], s: &[char], pos: usize, next: Next<'_>) -> bool {
 fn match_repeat(piece: &Piece, count: usize, s: &[char], pos: usize, next: Next<'_>) -> bool {
     if count < piece.max
         && match_atom(&piece.atom, s, pos, &|q| {
-            q != pos && match_repeat(piece, count + 1, s, q, next)
+            // An empty match only counts towards the minimum, so `x*` on
+            // a zero-width atom cannot loop.
+            (q != pos || count < piece.min) && match_repeat(piece, count + 1, s, q, next)
         })
     {
         return true;
