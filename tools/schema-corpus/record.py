@@ -68,7 +68,7 @@ def cases():
         for q in ("foo=bar", "zed=1&alpha=2&name=x", "uuid=bad",
                   "in_tree=bad", "member_of=x", "required=X",
                   "uuid=" + "0" * 32,
-                  "name=" + "y z " * 25 + "&bogus=1",
+                  "name=" + "y+z+" * 25 + "&bogus=1",
                   "name=%E2%81%A6x&bogus=1"):
             add("GET", "/resource_providers?" + q, v)
 
