@@ -60,6 +60,7 @@ pub mod middleware;
 pub mod policy;
 mod query;
 mod routes;
+mod schema;
 pub mod settings;
 mod wsgi;
 

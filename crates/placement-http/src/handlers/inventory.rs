@@ -22,12 +22,13 @@ use placement_store::Error as StoreError;
 use serde::Serialize;
 
 use super::util;
-use crate::body::{extract_json, Pattern, PyValue, Schema, SchemaKind, StringSchema};
+use crate::body::{extract_json, PyValue};
 use crate::context::RequestContext;
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::{AcceptJson, JsonContent, WantVersion};
 use crate::json::PyJson;
 use crate::routes::Route;
+use crate::schema::inventory as inv_schema;
 use crate::settings::AppState;
 
 /// This module's rows of the route table, in upstream's order.
@@ -44,406 +45,6 @@ pub(crate) fn routes() -> Vec<Route> {
             .delete(delete_inventory),
     ]
 }
-
-/// upstream's `common.RC_PATTERN`: `^[A-Z0-9_]+$`.
-fn matches_rc_pattern(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
-}
-
-const RC_PATTERN: Pattern = Pattern {
-    source: "^[A-Z0-9_]+$",
-    matches: matches_rc_pattern,
-};
-
-static BASE_INVENTORY_SCHEMA: Schema = Schema {
-    kind: SchemaKind::Object {
-        properties: &[
-            (
-                "resource_provider_generation",
-                Schema {
-                    kind: SchemaKind::Integer {
-                        minimum: None,
-                        maximum: None,
-                    },
-                    pretty: r#"{'type': 'integer'}"#,
-                },
-            ),
-            (
-                "total",
-                Schema {
-                    kind: SchemaKind::Integer {
-                        minimum: Some(1),
-                        maximum: Some(2147483647),
-                    },
-                    pretty: r#"{'type': 'integer', 'maximum': 2147483647, 'minimum': 1}"#,
-                },
-            ),
-            (
-                "reserved",
-                Schema {
-                    kind: SchemaKind::Integer {
-                        minimum: Some(0),
-                        maximum: Some(2147483647),
-                    },
-                    pretty: r#"{'type': 'integer', 'maximum': 2147483647, 'minimum': 0}"#,
-                },
-            ),
-            (
-                "min_unit",
-                Schema {
-                    kind: SchemaKind::Integer {
-                        minimum: Some(1),
-                        maximum: Some(2147483647),
-                    },
-                    pretty: r#"{'type': 'integer', 'maximum': 2147483647, 'minimum': 1}"#,
-                },
-            ),
-            (
-                "max_unit",
-                Schema {
-                    kind: SchemaKind::Integer {
-                        minimum: Some(1),
-                        maximum: Some(2147483647),
-                    },
-                    pretty: r#"{'type': 'integer', 'maximum': 2147483647, 'minimum': 1}"#,
-                },
-            ),
-            (
-                "step_size",
-                Schema {
-                    kind: SchemaKind::Integer {
-                        minimum: Some(1),
-                        maximum: Some(2147483647),
-                    },
-                    pretty: r#"{'type': 'integer', 'maximum': 2147483647, 'minimum': 1}"#,
-                },
-            ),
-            (
-                "allocation_ratio",
-                Schema {
-                    kind: SchemaKind::Number {
-                        maximum: Some((3.40282e38, "3.40282e+38")),
-                    },
-                    pretty: r#"{'type': 'number', 'maximum': 3.40282e+38}"#,
-                },
-            ),
-        ],
-        required: &["total", "resource_provider_generation"],
-        additional_properties: false,
-    },
-    pretty: r#"{'type': 'object',
- 'properties': {'resource_provider_generation': {'type': 'integer'},
-                'total': {'type': 'integer',
-                          'maximum': 2147483647,
-                          'minimum': 1},
-                'reserved': {'type': 'integer',
-                             'maximum': 2147483647,
-                             'minimum': 0},
-                'min_unit': {'type': 'integer',
-                             'maximum': 2147483647,
-                             'minimum': 1},
-                'max_unit': {'type': 'integer',
-                             'maximum': 2147483647,
-                             'minimum': 1},
-                'step_size': {'type': 'integer',
-                              'maximum': 2147483647,
-                              'minimum': 1},
-                'allocation_ratio': {'type': 'number',
-                                     'maximum': 3.40282e+38}},
- 'required': ['total', 'resource_provider_generation'],
- 'additionalProperties': False}"#,
-};
-
-static POST_INVENTORY_SCHEMA: Schema = Schema {
-    kind: SchemaKind::Object {
-        properties: &[
-            (
-                "resource_provider_generation",
-                Schema {
-                    kind: SchemaKind::Integer {
-                        minimum: None,
-                        maximum: None,
-                    },
-                    pretty: r#"{'type': 'integer'}"#,
-                },
-            ),
-            (
-                "total",
-                Schema {
-                    kind: SchemaKind::Integer {
-                        minimum: Some(1),
-                        maximum: Some(2147483647),
-                    },
-                    pretty: r#"{'type': 'integer', 'maximum': 2147483647, 'minimum': 1}"#,
-                },
-            ),
-            (
-                "reserved",
-                Schema {
-                    kind: SchemaKind::Integer {
-                        minimum: Some(0),
-                        maximum: Some(2147483647),
-                    },
-                    pretty: r#"{'type': 'integer', 'maximum': 2147483647, 'minimum': 0}"#,
-                },
-            ),
-            (
-                "min_unit",
-                Schema {
-                    kind: SchemaKind::Integer {
-                        minimum: Some(1),
-                        maximum: Some(2147483647),
-                    },
-                    pretty: r#"{'type': 'integer', 'maximum': 2147483647, 'minimum': 1}"#,
-                },
-            ),
-            (
-                "max_unit",
-                Schema {
-                    kind: SchemaKind::Integer {
-                        minimum: Some(1),
-                        maximum: Some(2147483647),
-                    },
-                    pretty: r#"{'type': 'integer', 'maximum': 2147483647, 'minimum': 1}"#,
-                },
-            ),
-            (
-                "step_size",
-                Schema {
-                    kind: SchemaKind::Integer {
-                        minimum: Some(1),
-                        maximum: Some(2147483647),
-                    },
-                    pretty: r#"{'type': 'integer', 'maximum': 2147483647, 'minimum': 1}"#,
-                },
-            ),
-            (
-                "allocation_ratio",
-                Schema {
-                    kind: SchemaKind::Number {
-                        maximum: Some((3.40282e38, "3.40282e+38")),
-                    },
-                    pretty: r#"{'type': 'number', 'maximum': 3.40282e+38}"#,
-                },
-            ),
-            (
-                "resource_class",
-                Schema {
-                    kind: SchemaKind::String(StringSchema {
-                        pattern: Some(RC_PATTERN),
-                        min_length: None,
-                        max_length: None,
-                        format: None,
-                    }),
-                    pretty: r#"{'type': 'string', 'pattern': '^[A-Z0-9_]+$'}"#,
-                },
-            ),
-        ],
-        required: &["total", "resource_class"],
-        additional_properties: false,
-    },
-    pretty: r#"{'type': 'object',
- 'properties': {'resource_provider_generation': {'type': 'integer'},
-                'total': {'type': 'integer',
-                          'maximum': 2147483647,
-                          'minimum': 1},
-                'reserved': {'type': 'integer',
-                             'maximum': 2147483647,
-                             'minimum': 0},
-                'min_unit': {'type': 'integer',
-                             'maximum': 2147483647,
-                             'minimum': 1},
-                'max_unit': {'type': 'integer',
-                             'maximum': 2147483647,
-                             'minimum': 1},
-                'step_size': {'type': 'integer',
-                              'maximum': 2147483647,
-                              'minimum': 1},
-                'allocation_ratio': {'type': 'number',
-                                     'maximum': 3.40282e+38},
-                'resource_class': {'type': 'string',
-                                   'pattern': '^[A-Z0-9_]+$'}},
- 'required': ['total', 'resource_class'],
- 'additionalProperties': False}"#,
-};
-
-static PUT_INVENTORY_RECORD_SCHEMA: Schema = Schema {
-    kind: SchemaKind::Object {
-        properties: &[
-            (
-                "resource_provider_generation",
-                Schema {
-                    kind: SchemaKind::Integer {
-                        minimum: None,
-                        maximum: None,
-                    },
-                    pretty: r#"{'type': 'integer'}"#,
-                },
-            ),
-            (
-                "total",
-                Schema {
-                    kind: SchemaKind::Integer {
-                        minimum: Some(1),
-                        maximum: Some(2147483647),
-                    },
-                    pretty: r#"{'type': 'integer', 'maximum': 2147483647, 'minimum': 1}"#,
-                },
-            ),
-            (
-                "reserved",
-                Schema {
-                    kind: SchemaKind::Integer {
-                        minimum: Some(0),
-                        maximum: Some(2147483647),
-                    },
-                    pretty: r#"{'type': 'integer', 'maximum': 2147483647, 'minimum': 0}"#,
-                },
-            ),
-            (
-                "min_unit",
-                Schema {
-                    kind: SchemaKind::Integer {
-                        minimum: Some(1),
-                        maximum: Some(2147483647),
-                    },
-                    pretty: r#"{'type': 'integer', 'maximum': 2147483647, 'minimum': 1}"#,
-                },
-            ),
-            (
-                "max_unit",
-                Schema {
-                    kind: SchemaKind::Integer {
-                        minimum: Some(1),
-                        maximum: Some(2147483647),
-                    },
-                    pretty: r#"{'type': 'integer', 'maximum': 2147483647, 'minimum': 1}"#,
-                },
-            ),
-            (
-                "step_size",
-                Schema {
-                    kind: SchemaKind::Integer {
-                        minimum: Some(1),
-                        maximum: Some(2147483647),
-                    },
-                    pretty: r#"{'type': 'integer', 'maximum': 2147483647, 'minimum': 1}"#,
-                },
-            ),
-            (
-                "allocation_ratio",
-                Schema {
-                    kind: SchemaKind::Number {
-                        maximum: Some((3.40282e38, "3.40282e+38")),
-                    },
-                    pretty: r#"{'type': 'number', 'maximum': 3.40282e+38}"#,
-                },
-            ),
-        ],
-        required: &["total"],
-        additional_properties: false,
-    },
-    pretty: r#"{'type': 'object',
- 'properties': {'resource_provider_generation': {'type': 'integer'},
-                'total': {'type': 'integer',
-                          'maximum': 2147483647,
-                          'minimum': 1},
-                'reserved': {'type': 'integer',
-                             'maximum': 2147483647,
-                             'minimum': 0},
-                'min_unit': {'type': 'integer',
-                             'maximum': 2147483647,
-                             'minimum': 1},
-                'max_unit': {'type': 'integer',
-                             'maximum': 2147483647,
-                             'minimum': 1},
-                'step_size': {'type': 'integer',
-                              'maximum': 2147483647,
-                              'minimum': 1},
-                'allocation_ratio': {'type': 'number',
-                                     'maximum': 3.40282e+38}},
- 'required': ['total'],
- 'additionalProperties': False}"#,
-};
-
-static PUT_INVENTORY_SCHEMA: Schema = Schema {
-    kind: SchemaKind::Object {
-        properties: &[
-            (
-                "resource_provider_generation",
-                Schema {
-                    kind: SchemaKind::Integer {
-                        minimum: None,
-                        maximum: None,
-                    },
-                    pretty: r#"{'type': 'integer'}"#,
-                },
-            ),
-            (
-                "inventories",
-                Schema {
-                    kind: SchemaKind::PatternObject {
-                        pattern: RC_PATTERN,
-                        schema: &PUT_INVENTORY_RECORD_SCHEMA,
-                    },
-                    pretty: r#"{'type': 'object',
- 'patternProperties': {'^[A-Z0-9_]+$': {'type': 'object',
-                                        'properties': {'resource_provider_generation': {'type': 'integer'},
-                                                       'total': {'type': 'integer',
-                                                                 'maximum': 2147483647,
-                                                                 'minimum': 1},
-                                                       'reserved': {'type': 'integer',
-                                                                    'maximum': 2147483647,
-                                                                    'minimum': 0},
-                                                       'min_unit': {'type': 'integer',
-                                                                    'maximum': 2147483647,
-                                                                    'minimum': 1},
-                                                       'max_unit': {'type': 'integer',
-                                                                    'maximum': 2147483647,
-                                                                    'minimum': 1},
-                                                       'step_size': {'type': 'integer',
-                                                                     'maximum': 2147483647,
-                                                                     'minimum': 1},
-                                                       'allocation_ratio': {'type': 'number',
-                                                                            'maximum': 3.40282e+38}},
-                                        'required': ['total'],
-                                        'additionalProperties': False}}}"#,
-                },
-            ),
-        ],
-        required: &["resource_provider_generation", "inventories"],
-        additional_properties: false,
-    },
-    pretty: r#"{'type': 'object',
- 'properties': {'resource_provider_generation': {'type': 'integer'},
-                'inventories': {'type': 'object',
-                                'patternProperties': {'^[A-Z0-9_]+$': {'type': 'object',
-                                                                       'properties': {'resource_provider_generation': {'type': 'integer'},
-                                                                                      'total': {'type': 'integer',
-                                                                                                'maximum': 2147483647,
-                                                                                                'minimum': 1},
-                                                                                      'reserved': {'type': 'integer',
-                                                                                                   'maximum': 2147483647,
-                                                                                                   'minimum': 0},
-                                                                                      'min_unit': {'type': 'integer',
-                                                                                                   'maximum': 2147483647,
-                                                                                                   'minimum': 1},
-                                                                                      'max_unit': {'type': 'integer',
-                                                                                                   'maximum': 2147483647,
-                                                                                                   'minimum': 1},
-                                                                                      'step_size': {'type': 'integer',
-                                                                                                    'maximum': 2147483647,
-                                                                                                    'minimum': 1},
-                                                                                      'allocation_ratio': {'type': 'number',
-                                                                                                           'maximum': 3.40282e+38}},
-                                                                       'required': ['total'],
-                                                                       'additionalProperties': False}}}},
- 'required': ['resource_provider_generation', 'inventories'],
- 'additionalProperties': False}"#,
-};
 
 /// A number as upstream echoes it: what the request sent (an int stays
 /// an int, `4.0` stays a float), or the stored value.
@@ -773,7 +374,10 @@ async fn create_inventory(
     )?;
     let (parts, body) = request.into_parts();
     let rp = provider(&state, &uuid).await?;
-    let data = extract_json(&util::read_body(body).await?, &POST_INVENTORY_SCHEMA)?;
+    let data = extract_json(
+        &util::read_body(body).await?,
+        &inv_schema::POST_INVENTORY_SCHEMA,
+    )?;
     let class = data
         .get("resource_class")
         .and_then(PyValue::as_str)
@@ -829,7 +433,10 @@ async fn set_inventories(
         "placement:resource_providers:inventories:update",
     )?;
     let rp = provider(&state, &uuid).await?;
-    let data = extract_json(&util::read_body(body).await?, &PUT_INVENTORY_SCHEMA)?;
+    let data = extract_json(
+        &util::read_body(body).await?,
+        &inv_schema::PUT_INVENTORY_SCHEMA,
+    )?;
     let generation = check_generation(&data, &rp)?;
     let mut records = Vec::new();
     let mut sent = Vec::new();
@@ -924,7 +531,10 @@ async fn update_inventory(
         "placement:resource_providers:inventories:update",
     )?;
     let rp = provider(&state, &uuid).await?;
-    let data = extract_json(&util::read_body(body).await?, &BASE_INVENTORY_SCHEMA)?;
+    let data = extract_json(
+        &util::read_body(body).await?,
+        &inv_schema::BASE_INVENTORY_SCHEMA,
+    )?;
     let generation = check_generation(&data, &rp)?;
     let record = record_from(&data, &class, &rp)?;
     check_capacity(

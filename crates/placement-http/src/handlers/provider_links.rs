@@ -15,7 +15,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use placement_core::ids::Generation;
 use placement_core::microversion::Microversion;
-use placement_core::resource_provider::parse_uuid_like;
 use placement_core::traits::Trait;
 use placement_store::ops::aggregates as agg_store;
 use placement_store::ops::provider_traits::{self as trait_store};
@@ -23,11 +22,13 @@ use placement_store::Error as StoreError;
 use serde::Serialize;
 
 use super::util;
-use crate::body::{extract_json, Format, PyValue, Schema, SchemaKind, StringSchema};
+use crate::body::{extract_json, PyValue};
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::{AcceptJson, JsonContent, WantVersion};
 use crate::json::PyJson;
 use crate::routes::Route;
+use crate::schema::aggregate;
+use crate::schema::trait_::SET_TRAITS_FOR_RP_SCHEMA;
 use crate::settings::AppState;
 
 /// The aggregate rows of the route table, in upstream's order.
@@ -51,109 +52,6 @@ const CACHE_HEADERS: (u16, u16) = (1, 15);
 
 /// The version from which aggregate bodies carry the generation.
 const AGGREGATES_GENERATION: (u16, u16) = (1, 19);
-
-/// upstream's `TRAIT` item schema.
-// NOTE(upstream): `minLength: 1` is not checked; an empty name is then
-// reported as an unknown trait rather than as a schema error.
-const TRAIT_SCHEMA: Schema = Schema {
-    kind: SchemaKind::String(StringSchema {
-        pattern: None,
-        min_length: None,
-        max_length: Some(255),
-        format: None,
-    }),
-    pretty: "{'type': 'string', 'minLength': 1, 'maxLength': 255}",
-};
-
-/// `{'type': 'integer'}`.
-const INTEGER_SCHEMA: Schema = Schema {
-    kind: SchemaKind::Integer {
-        minimum: None,
-        maximum: None,
-    },
-    pretty: "{'type': 'integer'}",
-};
-
-/// upstream's `SET_TRAITS_FOR_RP_SCHEMA`.
-static SET_TRAITS_SCHEMA: Schema = Schema {
-    kind: SchemaKind::Object {
-        properties: &[
-            (
-                "traits",
-                Schema {
-                    kind: SchemaKind::Array {
-                        items: &TRAIT_SCHEMA,
-                        unique_items: false,
-                    },
-                    pretty: "{'type': 'array',\n 'items': {'type': 'string', 'minLength': 1, \
-                             'maxLength': 255}}",
-                },
-            ),
-            ("resource_provider_generation", INTEGER_SCHEMA),
-        ],
-        required: &["traits", "resource_provider_generation"],
-        additional_properties: false,
-    },
-    pretty: "{'type': 'object',\n 'properties': {'traits': {'type': 'array',\n                           \
-             'items': {'type': 'string',\n                                     \
-             'minLength': 1,\n                                     'maxLength': 255}},\n                \
-             'resource_provider_generation': {'type': 'integer'}},\n 'required': ['traits', \
-             'resource_provider_generation'],\n 'additionalProperties': False}",
-};
-
-/// upstream's body format checker for `uuid` (`uuidutils.is_uuid_like`).
-const UUID_FORMAT: Format = Format {
-    name: "uuid",
-    check: |s| parse_uuid_like(s).is_ok(),
-};
-
-/// `{'type': 'string', 'format': 'uuid'}`.
-const AGGREGATE_UUID_SCHEMA: Schema = Schema {
-    kind: SchemaKind::String(StringSchema {
-        pattern: None,
-        min_length: None,
-        max_length: None,
-        format: Some(UUID_FORMAT),
-    }),
-    pretty: "{'type': 'string', 'format': 'uuid'}",
-};
-
-/// upstream's `PUT_AGGREGATES_SCHEMA_V1_1`.
-static AGGREGATES_V1_1: Schema = Schema {
-    kind: SchemaKind::Array {
-        items: &AGGREGATE_UUID_SCHEMA,
-        unique_items: true,
-    },
-    pretty: "{'type': 'array',\n 'items': {'type': 'string', 'format': 'uuid'},\n \
-             'uniqueItems': True}",
-};
-
-/// upstream's `PUT_AGGREGATES_SCHEMA_V1_19`.
-static AGGREGATES_V1_19: Schema = Schema {
-    kind: SchemaKind::Object {
-        properties: &[
-            (
-                "aggregates",
-                Schema {
-                    kind: SchemaKind::Array {
-                        items: &AGGREGATE_UUID_SCHEMA,
-                        unique_items: true,
-                    },
-                    pretty: "{'type': 'array',\n 'items': {'type': 'string', 'format': 'uuid'},\n \
-                             'uniqueItems': True}",
-                },
-            ),
-            ("resource_provider_generation", INTEGER_SCHEMA),
-        ],
-        required: &["aggregates", "resource_provider_generation"],
-        additional_properties: false,
-    },
-    pretty: "{'type': 'object',\n 'properties': {'aggregates': {'type': 'array',\n                               \
-             'items': {'type': 'string',\n                                         \
-             'format': 'uuid'},\n                               'uniqueItems': True},\n                \
-             'resource_provider_generation': {'type': 'integer'}},\n 'required': ['aggregates', \
-             'resource_provider_generation'],\n 'additionalProperties': False}",
-};
 
 #[derive(Serialize)]
 struct TraitsBody {
@@ -286,7 +184,7 @@ async fn update_traits_for_resource_provider(
     .await?;
     let uuid = path_uuid(&mut parts, &state).await?;
     let body = util::read_body(body).await?;
-    let data = extract_json(&body, &SET_TRAITS_SCHEMA)?;
+    let data = extract_json(&body, &SET_TRAITS_FOR_RP_SCHEMA)?;
     let names = strings(data.get("traits"));
     let generation = body_generation(&data);
     match trait_store::set_provider_traits(&state.store, &uuid, &names, generation).await {
@@ -392,11 +290,7 @@ async fn set_aggregates(
     .await?;
     let uuid = path_uuid(&mut parts, &state).await?;
     let consider_generation = mv.matches(AGGREGATES_GENERATION.0, AGGREGATES_GENERATION.1);
-    let schema = if consider_generation {
-        &AGGREGATES_V1_19
-    } else {
-        &AGGREGATES_V1_1
-    };
+    let schema = aggregate::put_schema(mv);
     let body = util::read_body(body).await?;
     let data = match extract_json(&body, schema) {
         Ok(data) => data,

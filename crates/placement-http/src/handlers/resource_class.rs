@@ -12,17 +12,18 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDateTime;
 use placement_core::microversion::Microversion;
-use placement_core::resource_class::{matches_custom_pattern, CustomClassName, ResourceClass};
+use placement_core::resource_class::{CustomClassName, ResourceClass};
 use placement_store::ops::resource_class::{self as store, Ensured};
 use serde::Serialize;
 
 use super::util;
-use crate::body::{extract_json, validate, Pattern, PyValue, Schema, SchemaKind, StringSchema};
+use crate::body::{extract_json, validate_body, PyValue};
 use crate::context::RequestContext;
 use crate::error::ApiError;
 use crate::extract::{AcceptJson, JsonContent, WantVersion};
 use crate::json::PyJson;
 use crate::routes::Route;
+use crate::schema::resource_class::{POST_RC_SCHEMA_V1_2, PUT_RC_SCHEMA_V1_2};
 use crate::settings::AppState;
 
 /// This module's rows of the route table, in upstream's order.
@@ -37,35 +38,6 @@ pub(crate) fn routes() -> Vec<Route> {
             .delete(delete_resource_class),
     ]
 }
-
-/// upstream's `schemas/resource_class.py` name property.
-const NAME_SCHEMA: Schema = Schema {
-    kind: SchemaKind::String(StringSchema {
-        pattern: Some(Pattern {
-            source: "^CUSTOM_[A-Z0-9_]+$",
-            matches: matches_custom_pattern,
-        }),
-        min_length: None,
-        max_length: Some(255),
-        format: None,
-    }),
-    pretty: "{'type': 'string', 'pattern': '^CUSTOM_[A-Z0-9_]+$', 'maxLength': 255}",
-};
-
-/// upstream's `POST_RC_SCHEMA_V1_2`, which `PUT_RC_SCHEMA_V1_2` copies.
-static RC_SCHEMA_V1_2: Schema = Schema {
-    kind: SchemaKind::Object {
-        properties: &[("name", NAME_SCHEMA)],
-        required: &["name"],
-        additional_properties: false,
-    },
-    pretty: "{'type': 'object',\n \
-             'properties': {'name': {'type': 'string',\n                         \
-             'pattern': '^CUSTOM_[A-Z0-9_]+$',\n                         \
-             'maxLength': 255}},\n \
-             'required': ['name'],\n \
-             'additionalProperties': False}",
-};
 
 /// `version_handler('1.2')`: the routes do not exist before 1.2.
 struct Since1_2(Microversion);
@@ -147,7 +119,7 @@ fn empty(status: StatusCode, location: Option<HeaderValue>) -> Response {
     response
 }
 
-/// The validated `name` of a body that passed [`RC_SCHEMA_V1_2`].
+/// The validated `name` of a body that passed the resource class schema.
 fn body_name(value: &PyValue) -> Result<CustomClassName, ApiError> {
     let name = value.get("name").and_then(PyValue::as_str).unwrap_or("");
     CustomClassName::parse(name).map_err(ApiError::internal)
@@ -192,7 +164,7 @@ async fn create_resource_class(
 ) -> Result<Response, ApiError> {
     util::authorize(&state, &context, "placement:resource_classes:create")?;
     let (parts, body) = request.into_parts();
-    let data = extract_json(&util::read_body(body).await?, &RC_SCHEMA_V1_2)?;
+    let data = extract_json(&util::read_body(body).await?, &POST_RC_SCHEMA_V1_2)?;
     let name = body_name(&data)?;
     let class = match store::create_resource_class(&state.store, &name).await {
         Ok(class) => class,
@@ -254,7 +226,7 @@ async fn update_resource_class(
     }
     JsonContent::from_request_parts(&mut parts, &state).await?;
     util::authorize(&state, &context, "placement:resource_classes:update")?;
-    let data = extract_json(&util::read_body(body).await?, &RC_SCHEMA_V1_2)?;
+    let data = extract_json(&util::read_body(body).await?, &PUT_RC_SCHEMA_V1_2)?;
     let new_name = body_name(&data)?;
     let class = match store::update_resource_class(&state.store, &name, &new_name).await {
         Ok(class) => class,
@@ -282,14 +254,13 @@ async fn put_resource_class(
     // Like upstream, validate the name by validating the JSON document it
     // makes, so a name that breaks that document fails as it does there.
     let document = format!("{{\"name\": \"{name}\"}}");
-    extract_json(document.as_bytes(), &RC_SCHEMA_V1_2)?;
+    extract_json(document.as_bytes(), &PUT_RC_SCHEMA_V1_2)?;
     // NOTE(upstream): upstream then stores the name from the path, which
     // differs from the validated one when the path holds JSON escapes
     // (`CUSTOM_\u0041`), and so can create a class its own schema refuses.
     // We validate the path's name itself as well.
     let raw = PyValue::Object(vec![("name".to_owned(), PyValue::Str(name.to_owned()))]);
-    validate(&raw, &RC_SCHEMA_V1_2)
-        .map_err(|e| ApiError::bad_request(format!("JSON does not validate: {e}")))?;
+    validate_body(&raw, &PUT_RC_SCHEMA_V1_2)?;
     let name = body_name(&raw)?;
     let (status, class) = match store::ensure_resource_class(&state.store, &name).await {
         Ok(Ensured::Created(class)) => (StatusCode::CREATED, class),

@@ -16,21 +16,21 @@ use axum::response::{IntoResponse, Response};
 use chrono::NaiveDateTime;
 use placement_core::microversion::Microversion;
 use placement_core::resource_provider::{
-    is_jsonschema_uuid, parse_uuid_like, NewProvider, ProviderFilter, ProviderUpdate, ProviderUuid,
-    ResourceProvider, MAX_NAME_LENGTH,
+    parse_uuid_like, NewProvider, ProviderFilter, ProviderUpdate, ProviderUuid, ResourceProvider,
 };
 use placement_store::ops::resource_provider as store;
 use placement_store::Error as StoreError;
 use serde::Serialize;
 
 use super::util;
-use crate::body::{extract_json, str_repr, Format, PyValue, Schema, SchemaKind, StringSchema};
+use crate::body::{extract_json, PyValue};
 use crate::context::RequestContext;
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::{AcceptJson, JsonContent, WantVersion};
 use crate::json::PyJson;
 use crate::query::QueryParams;
 use crate::routes::Route;
+use crate::schema::resource_provider as rp_schema;
 use crate::settings::AppState;
 
 /// This module's rows of the route table, in upstream's order.
@@ -44,154 +44,6 @@ pub(crate) fn routes() -> Vec<Route> {
             .delete(delete_resource_provider)
             .put(update_resource_provider),
     ]
-}
-
-/// upstream's body format checker for `uuid` (`uuidutils.is_uuid_like`).
-const UUID_FORMAT: Format = Format {
-    name: "uuid",
-    check: |s| parse_uuid_like(s).is_ok(),
-};
-
-/// `{'type': 'string', 'maxLength': 200}`.
-const NAME_SCHEMA: Schema = Schema {
-    kind: SchemaKind::String(StringSchema {
-        pattern: None,
-        min_length: None,
-        max_length: Some(MAX_NAME_LENGTH),
-        format: None,
-    }),
-    pretty: "{'type': 'string', 'maxLength': 200}",
-};
-
-/// `{'type': 'string', 'format': 'uuid'}`.
-const UUID_SCHEMA: Schema = Schema {
-    kind: SchemaKind::String(StringSchema {
-        pattern: None,
-        min_length: None,
-        max_length: None,
-        format: Some(UUID_FORMAT),
-    }),
-    pretty: "{'type': 'string', 'format': 'uuid'}",
-};
-
-/// The `parent_provider_uuid` property from 1.14.
-const PARENT_SCHEMA: Schema = Schema {
-    kind: SchemaKind::AnyOf(&[
-        UUID_SCHEMA,
-        Schema {
-            kind: SchemaKind::Null,
-            pretty: "{'type': 'null'}",
-        },
-    ]),
-    pretty: "{'anyOf': [{'type': 'string', 'format': 'uuid'}, {'type': 'null'}]}",
-};
-
-/// upstream's `POST_RESOURCE_PROVIDER_SCHEMA`.
-static POST_SCHEMA: Schema = Schema {
-    kind: SchemaKind::Object {
-        properties: &[("name", NAME_SCHEMA), ("uuid", UUID_SCHEMA)],
-        required: &["name"],
-        additional_properties: false,
-    },
-    pretty: "{'type': 'object',\n 'properties': {'name': {'type': 'string', 'maxLength': \
-             200},\n                'uuid': {'type': 'string', 'format': 'uuid'}},\n \
-             'required': ['name'],\n 'additionalProperties': False}",
-};
-
-/// upstream's `POST_RP_SCHEMA_V1_14`.
-static POST_SCHEMA_V1_14: Schema = Schema {
-    kind: SchemaKind::Object {
-        properties: &[
-            ("name", NAME_SCHEMA),
-            ("uuid", UUID_SCHEMA),
-            ("parent_provider_uuid", PARENT_SCHEMA),
-        ],
-        required: &["name"],
-        additional_properties: false,
-    },
-    pretty: "{'type': 'object',\n 'properties': {'name': {'type': 'string', 'maxLength': \
-             200},\n                'uuid': {'type': 'string', 'format': 'uuid'},\n                \
-             'parent_provider_uuid': {'anyOf': [{'type': 'string',\n                                                    \
-             'format': 'uuid'},\n                                                   \
-             {'type': 'null'}]}},\n 'required': ['name'],\n 'additionalProperties': False}",
-};
-
-/// upstream's `PUT_RESOURCE_PROVIDER_SCHEMA`.
-static PUT_SCHEMA: Schema = Schema {
-    kind: SchemaKind::Object {
-        properties: &[("name", NAME_SCHEMA)],
-        required: &["name"],
-        additional_properties: false,
-    },
-    pretty: "{'type': 'object',\n 'properties': {'name': {'type': 'string', 'maxLength': \
-             200}},\n 'required': ['name'],\n 'additionalProperties': False}",
-};
-
-/// upstream's `PUT_RP_SCHEMA_V1_14`.
-static PUT_SCHEMA_V1_14: Schema = Schema {
-    kind: SchemaKind::Object {
-        properties: &[("name", NAME_SCHEMA), ("parent_provider_uuid", PARENT_SCHEMA)],
-        required: &["name"],
-        additional_properties: false,
-    },
-    pretty: "{'type': 'object',\n 'properties': {'name': {'type': 'string', 'maxLength': \
-             200},\n                'parent_provider_uuid': {'anyOf': [{'type': 'string',\n                                                    \
-             'format': 'uuid'},\n                                                   \
-             {'type': 'null'}]}},\n 'required': ['name'],\n 'additionalProperties': False}",
-};
-
-/// One `GET_RPS_SCHEMA_*`: its properties in order, which of them have the
-/// `uuid` format, and its printed form.
-struct ListSchema {
-    properties: &'static [&'static str],
-    text: &'static str,
-}
-
-/// The list schema for a microversion (1.0, 1.3, 1.4, 1.14, 1.18).
-fn list_schema(mv: Microversion) -> ListSchema {
-    if mv.matches(1, 18) {
-        ListSchema {
-            properties: &["name", "uuid", "member_of", "resources", "in_tree", "required"],
-            text: "{'type': 'object',\n 'properties': {'name': {'type': 'string'},\n                \
-                   'uuid': {'type': 'string', 'format': 'uuid'},\n                'member_of': \
-                   {'type': 'string'},\n                'resources': {'type': 'string'},\n                \
-                   'in_tree': {'type': 'string', 'format': 'uuid'},\n                'required': \
-                   {'type': 'string'}},\n 'additionalProperties': False}",
-        }
-    } else if mv.matches(1, 14) {
-        ListSchema {
-            properties: &["name", "uuid", "member_of", "resources", "in_tree"],
-            text: "{'type': 'object',\n 'properties': {'name': {'type': 'string'},\n                \
-                   'uuid': {'type': 'string', 'format': 'uuid'},\n                'member_of': \
-                   {'type': 'string'},\n                'resources': {'type': 'string'},\n                \
-                   'in_tree': {'type': 'string', 'format': 'uuid'}},\n 'additionalProperties': \
-                   False}",
-        }
-    } else if mv.matches(1, 4) {
-        ListSchema {
-            properties: &["name", "uuid", "member_of", "resources"],
-            text:
-                "{'type': 'object',\n 'properties': {'name': {'type': 'string'},\n                \
-                   'uuid': {'type': 'string', 'format': 'uuid'},\n                'member_of': \
-                   {'type': 'string'},\n                'resources': {'type': 'string'}},\n \
-                   'additionalProperties': False}",
-        }
-    } else if mv.matches(1, 3) {
-        ListSchema {
-            properties: &["name", "uuid", "member_of"],
-            text:
-                "{'type': 'object',\n 'properties': {'name': {'type': 'string'},\n                \
-                   'uuid': {'type': 'string', 'format': 'uuid'},\n                'member_of': \
-                   {'type': 'string'}},\n 'additionalProperties': False}",
-        }
-    } else {
-        ListSchema {
-            properties: &["name", "uuid"],
-            text:
-                "{'type': 'object',\n 'properties': {'name': {'type': 'string'},\n                \
-                   'uuid': {'type': 'string', 'format': 'uuid'}},\n 'additionalProperties': False}",
-        }
-    }
 }
 
 #[derive(Serialize)]
@@ -318,27 +170,9 @@ async fn list_resource_providers(
 /// The filters the query string asks for, with upstream's 400s in
 /// upstream's order: the schema, then `member_of`, `required`, `resources`.
 fn provider_filter(params: &QueryParams, mv: Microversion) -> Result<ProviderFilter, ApiError> {
-    let schema = list_schema(mv);
-    let invalid = |e: crate::query::InvalidQuery| ApiError::bad_request(e.to_string());
     params
-        .check_known(schema.properties, schema.text)
-        .map_err(invalid)?;
-    for key in ["uuid", "in_tree"] {
-        if !schema.properties.contains(&key) {
-            continue;
-        }
-        if let Some(value) = params.get(key) {
-            if !is_jsonschema_uuid(value) {
-                return Err(ApiError::bad_request(format!(
-                    "Invalid query string parameters: {value_repr} is not a 'uuid'\n\n\
-                     Failed validating 'format' in schema['properties']['{key}']:\n    \
-                     {{'type': 'string', 'format': 'uuid'}}\n\nOn instance['{key}']:\n    \
-                     {value_repr}",
-                    value_repr = str_repr(value),
-                )));
-            }
-        }
-    }
+        .validate(rp_schema::list_schema(mv))
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let mut filter = ProviderFilter::default();
     let member_of = params.get_all("member_of");
     if !member_of.is_empty() {
@@ -576,11 +410,7 @@ async fn create_resource_provider(
 ) -> Result<Response, ApiError> {
     util::authorize(&state, &context, "placement:resource_providers:create")?;
     let (parts, body) = request.into_parts();
-    let schema = if mv.matches(1, 14) {
-        &POST_SCHEMA_V1_14
-    } else {
-        &POST_SCHEMA
-    };
+    let schema = rp_schema::post_schema(mv);
     let data = extract_json(&util::read_body(body).await?, schema)?;
     let name = data
         .get("name")
@@ -672,11 +502,7 @@ async fn update_resource_provider(
     let uuid = util::path_item(path)?;
     util::authorize(&state, &context, "placement:resource_providers:update")?;
     let body = util::read_body(request.into_body()).await?;
-    let schema = if mv.matches(1, 14) {
-        &PUT_SCHEMA_V1_14
-    } else {
-        &PUT_SCHEMA
-    };
+    let schema = rp_schema::put_schema(mv);
     let data = match extract_json(&body, schema) {
         Ok(data) => data,
         Err(invalid) => {

@@ -20,6 +20,7 @@ use crate::extract::{AcceptJson, WantVersion};
 use crate::json::PyJson;
 use crate::query::{self, QueryParams};
 use crate::routes::Route;
+use crate::schema::trait_::LIST_TRAIT_SCHEMA;
 use crate::settings::AppState;
 
 /// This module's rows of the route table, in upstream's order.
@@ -45,14 +46,6 @@ const INVALID_TRAIT: &str = "The trait is invalid. A valid trait must be no long
      characters, start with the prefix \"CUSTOM_\" and use following characters: \"A\"-\"Z\", \
      \"0\"-\"9\" and \"_\"";
 
-/// `LIST_TRAIT_SCHEMA`'s properties, in the schema's order.
-const LIST_TRAIT_PARAMS: &[&str] = &["name", "associated"];
-
-/// `LIST_TRAIT_SCHEMA` as jsonschema prints it in a validation error.
-const LIST_TRAIT_SCHEMA_TEXT: &str = "{'type': 'object',\n 'properties': {'name': {'type': \
-     'string'},\n                'associated': {'type': 'string'}},\n 'additionalProperties': \
-     False}";
-
 #[derive(Serialize)]
 struct TraitList {
     traits: Vec<String>,
@@ -73,7 +66,7 @@ pub(crate) async fn list_traits(
     util::authorize_parts(&state, &mut parts, "placement:traits:list").await?;
     let params = QueryParams::parse(raw_query.as_deref().unwrap_or_default())
         .and_then(|params| {
-            params.check_known(LIST_TRAIT_PARAMS, LIST_TRAIT_SCHEMA_TEXT)?;
+            params.validate(&LIST_TRAIT_SCHEMA)?;
             Ok(params)
         })
         .map_err(|e| ApiError::bad_request(e.to_string()))?;

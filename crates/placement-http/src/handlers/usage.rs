@@ -18,13 +18,13 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::util;
-use crate::body::{validate, Pattern, PyValue, Schema, SchemaKind, StringSchema};
 use crate::context::RequestContext;
 use crate::error::ApiError;
 use crate::extract::{AcceptJson, WantVersion};
 use crate::json::PyJson;
 use crate::query::QueryParams;
 use crate::routes::Route;
+use crate::schema::usage;
 use crate::settings::AppState;
 
 /// The provider usages route, in upstream's position among provider routes.
@@ -46,79 +46,6 @@ const CACHE_HEADERS: (u16, u16) = (1, 15);
 
 /// The version that groups total usages by consumer type.
 const CONSUMER_TYPES: (u16, u16) = (1, 38);
-
-/// `{'type': 'string', 'minLength': 1, 'maxLength': 255}`.
-const ID_SCHEMA: Schema = Schema {
-    kind: SchemaKind::String(StringSchema {
-        pattern: None,
-        min_length: Some(1),
-        max_length: Some(255),
-        format: None,
-    }),
-    pretty: "{'type': 'string', 'minLength': 1, 'maxLength': 255}",
-};
-
-/// upstream's `CONSUMER_TYPE_GET_PATTERN`, `^[A-Z0-9_]+$|^all|^unknown$`:
-/// a type name, anything starting with `all`, or exactly `unknown`.
-fn matches_consumer_type_get(s: &str) -> bool {
-    let name = !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
-    name || s.starts_with("all") || s == "unknown"
-}
-
-/// `GET_USAGES_SCHEMA_1_9`.
-static USAGES_SCHEMA_1_9: Schema = Schema {
-    kind: SchemaKind::Object {
-        properties: &[("project_id", ID_SCHEMA), ("user_id", ID_SCHEMA)],
-        required: &["project_id"],
-        additional_properties: false,
-    },
-    pretty: "{'type': 'object',\n \
-             'properties': {'project_id': {'type': 'string',\n                                   \
-             'minLength': 1,\n                                   'maxLength': 255},\n                \
-             'user_id': {'type': 'string',\n                                \
-             'minLength': 1,\n                                'maxLength': 255}},\n \
-             'required': ['project_id'],\n 'additionalProperties': False}",
-};
-
-/// `GET_USAGES_SCHEMA_V1_38`: 1.9's plus `consumer_type`.
-static USAGES_SCHEMA_1_38: Schema = Schema {
-    kind: SchemaKind::Object {
-        properties: &[
-            ("project_id", ID_SCHEMA),
-            ("user_id", ID_SCHEMA),
-            (
-                "consumer_type",
-                Schema {
-                    kind: SchemaKind::String(StringSchema {
-                        pattern: Some(Pattern {
-                            source: "^[A-Z0-9_]+$|^all|^unknown$",
-                            matches: matches_consumer_type_get,
-                        }),
-                        min_length: Some(1),
-                        max_length: Some(255),
-                        format: None,
-                    }),
-                    pretty: "{'type': 'string',\n \
-                             'pattern': '^[A-Z0-9_]+$|^all|^unknown$',\n \
-                             'minLength': 1,\n 'maxLength': 255}",
-                },
-            ),
-        ],
-        required: &["project_id"],
-        additional_properties: false,
-    },
-    pretty: "{'type': 'object',\n \
-             'properties': {'project_id': {'type': 'string',\n                                   \
-             'minLength': 1,\n                                   'maxLength': 255},\n                \
-             'user_id': {'type': 'string',\n                                \
-             'minLength': 1,\n                                'maxLength': 255},\n                \
-             'consumer_type': {'type': 'string',\n                                      \
-             'pattern': '^[A-Z0-9_]+$|^all|^unknown$',\n                                      \
-             'minLength': 1,\n                                      'maxLength': 255}},\n \
-             'required': ['project_id'],\n 'additionalProperties': False}",
-};
 
 #[derive(Serialize)]
 struct ProviderUsagesBody {
@@ -153,17 +80,6 @@ pub(crate) async fn list_usages(
         util::set_cache_headers(response.headers_mut(), Some(util::utcnow()));
     }
     Ok(response)
-}
-
-/// The query as the JSON object upstream validates (`dict(req.GET)`).
-fn query_object(params: &QueryParams) -> PyValue {
-    PyValue::Object(
-        params
-            .pairs()
-            .iter()
-            .map(|(k, v)| (k.clone(), PyValue::Str(v.clone())))
-            .collect(),
-    )
 }
 
 /// The 1.38 body: `{type: {class: amount, …, "consumer_count": n}}`.
@@ -210,13 +126,9 @@ pub(crate) async fn get_total_usages(
     util::authorize_target(&state, &context, "placement:usages", &target)?;
     let params = params.map_err(|e| ApiError::bad_request(e.to_string()))?;
     let by_type = mv.matches(CONSUMER_TYPES.0, CONSUMER_TYPES.1);
-    let schema = if by_type {
-        &USAGES_SCHEMA_1_38
-    } else {
-        &USAGES_SCHEMA_1_9
-    };
-    validate(&query_object(&params), schema)
-        .map_err(|e| ApiError::bad_request(format!("Invalid query string parameters: {e}")))?;
+    params
+        .validate(usage::get_schema(mv))
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
     // Validation guarantees a project id; the fallback is never taken.
     let project_id = params.get("project_id").unwrap_or_default();
     let user_id = params.get("user_id");

@@ -22,5 +22,6 @@ mod reshaper;
 mod resource_classes;
 mod resource_providers;
 mod root;
+mod schema_corpus;
 mod traits;
 mod usages;
