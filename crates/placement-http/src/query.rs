@@ -60,6 +60,12 @@ impl QueryParams {
             .collect()
     }
 
+    /// Every pair in request order, for parsers that apply upstream's
+    /// repeated-key rules themselves.
+    pub(crate) fn all(&self) -> &[(String, String)] {
+        &self.all
+    }
+
     /// `dict(req.GET)` as the JSON object upstream validates.
     pub(crate) fn as_object(&self) -> PyValue {
         PyValue::Object(

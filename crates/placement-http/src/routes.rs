@@ -12,7 +12,7 @@ use axum::routing::{MethodFilter, MethodRouter};
 use axum::Router;
 
 use crate::error::ApiError;
-use crate::handlers::{allocation, reshaper};
+use crate::handlers::{allocation, allocation_candidate, reshaper};
 use crate::handlers::{
     inventory, provider_links, resource_class, resource_provider, root, trait_, usage,
 };
@@ -33,6 +33,7 @@ fn table() -> Vec<Route> {
     table.extend(provider_links::aggregate_routes());
     table.extend(allocation::provider_routes());
     table.extend(allocation::routes());
+    table.extend(allocation_candidate::routes());
     table.extend(trait_::routes());
     table.extend(provider_links::trait_routes());
     table.extend(usage::total_routes());

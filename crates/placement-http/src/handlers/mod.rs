@@ -3,6 +3,7 @@
 //! the result for the negotiated microversion.
 
 pub(crate) mod allocation;
+pub(crate) mod allocation_candidate;
 pub(crate) mod inventory;
 pub(crate) mod provider_links;
 pub(crate) mod reshaper;

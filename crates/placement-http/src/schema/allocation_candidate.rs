@@ -1,12 +1,5 @@
 //! upstream's `schemas/allocation_candidate.py`: the
 //! `GET /allocation_candidates` query, 1.10–1.39, for its handler.
-#![cfg_attr(
-    not(test),
-    expect(
-        dead_code,
-        reason = "the allocation-candidates route comes in a later change"
-    )
-)]
 
 use placement_core::microversion::Microversion;
 

@@ -7,6 +7,7 @@
 
 mod helpers;
 
+mod allocation_candidates;
 mod allocations;
 mod auth;
 mod checks;
