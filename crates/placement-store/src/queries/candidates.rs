@@ -475,7 +475,8 @@ pub(crate) async fn summaries(tx: &mut Tx, key: SummaryKey, ids: &[i64]) -> Resu
                       FROM resource_provider_traits x
                       JOIN traits t ON t.id = x.trait_id
                       JOIN resource_providers rp ON rp.id = x.resource_provider_id
-                      WHERE {col} IN ({list})"
+                      WHERE {col} IN ({list})
+                      ORDER BY x.resource_provider_id, x.trait_id"
                 ),
                 &params,
             )
