@@ -24,8 +24,14 @@
 //! - [`json`]: JSON bodies formatted byte for byte like Python's
 //!   `json.dumps`.
 //! - `accept`, `wsgi`: header semantics as webob and WSGI servers have them.
-//! - `body`: request bodies parsed and schema-checked with the texts of
-//!   Python's `json` and `jsonschema`, as upstream's `extract_json` reports.
+//! - `body`: request bodies parsed with the texts of Python's `json` and
+//!   schema-checked, as upstream's `extract_json` reports.
+//! - `schema`: upstream's JSON schemas written once as data (one module per
+//!   `placement/schemas/*.py`, composed by copy-then-edit per
+//!   microversion), the one validator for bodies and query strings, and the
+//!   one printer of `jsonschema`'s error text (Python `repr`/`pprint`);
+//!   `tests/corpus/schema-errors.jsonl` holds upstream's answers to check
+//!   it against.
 //!
 //! # Serving
 //! ```no_run

@@ -166,18 +166,22 @@ mod tests {
 
     #[test]
     fn an_unknown_parameter_reads_as_jsonschemas_message() {
+        // The full texts, schema and instance printed, are in the corpus
+        // test (tests/api/schema_corpus.rs).
         let params = QueryParams::parse("invalid=abc").unwrap();
         let error = params
             .validate(&crate::schema::trait_::LIST_TRAIT_SCHEMA)
-            .unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "Invalid query string parameters: Additional properties are not allowed \
-             ('invalid' was unexpected)\n\nFailed validating 'additionalProperties' in \
-             schema:\n    {'type': 'object',\n     'properties': {'name': {'type': \
-             'string'},\n                    'associated': {'type': 'string'}},\n     \
-             'additionalProperties': False}\n\nOn instance:\n    {'invalid': 'abc'}"
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with(
+                "Invalid query string parameters: Additional properties are not allowed \
+                 ('invalid' was unexpected)\n\nFailed validating 'additionalProperties' in \
+                 schema:\n"
+            ),
+            "{error}"
         );
+        assert!(error.ends_with("\n\nOn instance:\n    {'invalid': 'abc'}"), "{error}");
     }
 
     #[test]

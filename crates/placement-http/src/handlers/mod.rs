@@ -1,6 +1,8 @@
 //! Handlers, one module per upstream handler module, named as upstream names
 //! them. Each extracts what it needs, calls one `ops::` function and renders
-//! the result for the negotiated microversion.
+//! the result for the negotiated microversion. Bodies and query strings
+//! are checked against `crate::schema`'s trees (chosen per microversion by
+//! that module) before a handler reads them.
 
 pub(crate) mod allocation;
 pub(crate) mod allocation_candidate;

@@ -184,7 +184,6 @@ pub(crate) use py_key;
 
 #[cfg(test)]
 mod tests {
-    use super::*;
 
     #[test]
     fn edits_keep_a_replaced_keys_position_and_append_new_ones() {

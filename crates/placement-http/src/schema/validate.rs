@@ -147,18 +147,10 @@ fn best_match<'s, 'i>(errors: Vec<SchemaError<'s, 'i>>) -> Option<SchemaError<'s
 
 /// One keyword's errors: its own messages (an `anyOf`'s with the branch
 /// errors as context), and the errors of the subschemas it descends into.
+#[derive(Default)]
 struct Found<'s, 'i> {
     own: Vec<(String, Vec<SchemaError<'s, 'i>>)>,
     nested: Vec<SchemaError<'s, 'i>>,
-}
-
-impl Default for Found<'_, '_> {
-    fn default() -> Self {
-        Self {
-            own: Vec::new(),
-            nested: Vec::new(),
-        }
-    }
 }
 
 impl Found<'_, '_> {
