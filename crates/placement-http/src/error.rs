@@ -221,6 +221,21 @@ impl ApiError {
     }
 }
 
+/// Upstream's global mapping of what a handler lets escape: its dispatcher
+/// answers a `NotFound` with 404 and the exception's text (outside the
+/// handler, so without `Vary`); anything else is a 500, logged and hidden.
+/// Every other store failure is mapped where it is handled, because
+/// upstream words and codes the same failure differently per route.
+impl From<placement_store::Error> for ApiError {
+    fn from(error: placement_store::Error) -> Self {
+        if error.is_not_found() {
+            ApiError::not_found(error.to_string()).before_dispatch()
+        } else {
+            ApiError::internal(error)
+        }
+    }
+}
+
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: {}", self.status, self.detail)

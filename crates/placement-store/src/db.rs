@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::NaiveDateTime;
+use futures::TryStreamExt as _;
 use sqlx::mysql::{MySql, MySqlConnectOptions, MySqlPool, MySqlPoolOptions, MySqlRow};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow, Postgres};
 use sqlx::sqlite::{
@@ -26,6 +27,22 @@ use sqlx::{Executor, Row as _, TypeInfo, ValueRef};
 
 use crate::error::{DbError, Result};
 use crate::url::{DatabaseUrl, SqliteLocation};
+
+/// Declares a method `pub` with the `test-support` feature and `pub(crate)`
+/// without it: the raw SQL door (transactions, statements, rows) is the
+/// units of work's alone, and tests and tools outside the crate may open it
+/// only by asking for that feature.
+macro_rules! test_support_pub {
+    ($(#[$attr:meta])* async fn $($rest:tt)*) => {
+        $(#[$attr])*
+        #[cfg(feature = "test-support")]
+        pub async fn $($rest)*
+
+        $(#[$attr])*
+        #[cfg(not(feature = "test-support"))]
+        pub(crate) async fn $($rest)*
+    };
+}
 
 /// The three database families placement-rs serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -246,48 +263,53 @@ impl Database {
         }
     }
 
-    /// Starts a transaction that will write. On SQLite it takes the write lock
-    /// immediately, so that concurrent writers wait (up to the busy timeout)
-    /// rather than fail when a reader tries to become a writer.
-    ///
-    /// # Errors
-    /// A transient [`DbError`] when no connection can be had.
-    pub async fn begin(&self) -> Result<Tx> {
-        let turn = match &self.sqlite_writer {
-            Some(writer) => Some(
-                tokio::time::timeout(writer.wait, Arc::clone(&writer.turn).acquire_owned())
-                    .await
-                    .map_err(|_| DbError::lock_timeout("timed out waiting to write to SQLite"))?
-                    .map_err(|_| DbError::other("the SQLite writer queue is closed"))?,
-            ),
-            None => None,
-        };
-        let inner = match &self.pool {
-            Pool::Sqlite(p) => TxInner::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
-            Pool::Postgres(p) => TxInner::Postgres(p.begin().await?),
-            Pool::MySql(p) => TxInner::MySql(p.begin().await?),
-        };
-        Ok(Tx { inner, _turn: turn })
+    test_support_pub! {
+        /// Starts a transaction that will write. On SQLite it takes the write lock
+        /// immediately, so that concurrent writers wait (up to the busy timeout)
+        /// rather than fail when a reader tries to become a writer.
+        ///
+        /// # Errors
+        /// A transient [`DbError`] when no connection can be had.
+        async fn begin(&self) -> Result<Tx> {
+            let turn = match &self.sqlite_writer {
+                Some(writer) => Some(
+                    tokio::time::timeout(writer.wait, Arc::clone(&writer.turn).acquire_owned())
+                        .await
+                        .map_err(|_| DbError::lock_timeout("timed out waiting to write to SQLite"))?
+                        .map_err(|_| DbError::other("the SQLite writer queue is closed"))?,
+                ),
+                None => None,
+            };
+            let inner = match &self.pool {
+                Pool::Sqlite(p) => TxInner::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+                Pool::Postgres(p) => TxInner::Postgres(p.begin().await?),
+                Pool::MySql(p) => TxInner::MySql(p.begin().await?),
+            };
+            Ok(Tx { inner, _turn: turn })
+        }
     }
 
-    /// Starts a transaction that only reads: a consistent snapshot without
-    /// taking SQLite's write lock.
-    ///
-    /// # Errors
-    /// A transient [`DbError`] when no connection can be had.
-    pub async fn begin_read(&self) -> Result<Tx> {
-        let inner = match &self.pool {
-            Pool::Sqlite(p) => TxInner::Sqlite(p.begin().await?),
-            Pool::Postgres(p) => TxInner::Postgres(p.begin().await?),
-            Pool::MySql(p) => TxInner::MySql(p.begin().await?),
-        };
-        Ok(Tx { inner, _turn: None })
+    test_support_pub! {
+        /// Starts a transaction that only reads: a consistent snapshot without
+        /// taking SQLite's write lock.
+        ///
+        /// # Errors
+        /// A transient [`DbError`] when no connection can be had.
+        async fn begin_read(&self) -> Result<Tx> {
+            let inner = match &self.pool {
+                Pool::Sqlite(p) => TxInner::Sqlite(p.begin().await?),
+                Pool::Postgres(p) => TxInner::Postgres(p.begin().await?),
+                Pool::MySql(p) => TxInner::MySql(p.begin().await?),
+            };
+            Ok(Tx { inner, _turn: None })
+        }
     }
 
     /// Runs one statement outside any transaction (CREATE/DROP DATABASE).
     ///
     /// # Errors
     /// Any classified database error.
+    #[cfg(any(test, feature = "test-support"))]
     pub async fn execute_outside_transaction(&self, sql: &str) -> Result<()> {
         match &self.pool {
             Pool::Sqlite(p) => {
@@ -421,33 +443,129 @@ impl From<Option<NaiveDateTime>> for Value {
     }
 }
 
-/// Builds a `&[Value]` parameter list from mixed Rust values.
-#[macro_export]
+/// Builds a `&[Value]` parameter list from mixed Rust values. Exported only
+/// with the `test-support` feature: outside the store, only tests and tools
+/// run SQL of their own.
+#[cfg_attr(feature = "test-support", macro_export)]
 macro_rules! params {
     () => { &[] as &[$crate::db::Value] };
     ($($v:expr),+ $(,)?) => { &[$($crate::db::Value::from($v)),+][..] };
 }
+#[cfg(not(feature = "test-support"))]
+pub(crate) use params;
 
 /// SQLAlchemy's text form of a DateTime on SQLite; upstream's Python code
 /// parses exactly this, so Rust and Python workers can share a SQLite file.
 const SQLITE_TIMESTAMP_FORMAT: &str = "%Y-%m-%d %H:%M:%S%.6f";
 
-/// A fetched row: values decoded eagerly into [`Value`]s, so callers read
-/// columns the same way on every backend.
-#[derive(Debug, Clone)]
-pub struct Row {
-    values: Vec<Value>,
+/// One column of a fetched row, decoded without copying: text borrows the
+/// driver's buffer, and the backend's type name is compared, never kept.
+#[derive(Debug, Clone, Copy)]
+enum Cell<'r> {
+    Null,
+    Int(i64),
+    Float(f64),
+    Text(&'r str),
+    Timestamp(NaiveDateTime),
 }
 
-impl Row {
-    fn get(&self, idx: usize) -> Result<&Value> {
-        self.values
-            .get(idx)
-            .ok_or_else(|| DbError::other(format!("column {idx} out of range")).into())
+fn mismatch(idx: usize, want: &str, got: &Cell<'_>) -> crate::error::Error {
+    DbError::other(format!("column {idx}: expected {want}, found {got:?}")).into()
+}
+
+impl<'r> Cell<'r> {
+    fn opt_i64(self, idx: usize) -> Result<Option<i64>> {
+        match self {
+            Cell::Null => Ok(None),
+            Cell::Int(v) => Ok(Some(v)),
+            Cell::Text(s) => s
+                .parse()
+                .map(Some)
+                .map_err(|_| mismatch(idx, "integer", &self)),
+            other => Err(mismatch(idx, "integer", &other)),
+        }
     }
 
-    fn mismatch(idx: usize, want: &str, got: &Value) -> crate::error::Error {
-        DbError::other(format!("column {idx}: expected {want}, found {got:?}")).into()
+    fn opt_f64(self, idx: usize) -> Result<Option<f64>> {
+        match self {
+            Cell::Null => Ok(None),
+            Cell::Float(v) => Ok(Some(v)),
+            #[expect(
+                clippy::cast_precision_loss,
+                reason = "integers read as floats are small counts"
+            )]
+            Cell::Int(v) => Ok(Some(v as f64)),
+            Cell::Text(s) => s
+                .parse()
+                .map(Some)
+                .map_err(|_| mismatch(idx, "float", &self)),
+            other => Err(mismatch(idx, "float", &other)),
+        }
+    }
+
+    fn opt_str(self, idx: usize) -> Result<Option<&'r str>> {
+        match self {
+            Cell::Null => Ok(None),
+            Cell::Text(s) => Ok(Some(s)),
+            other => Err(mismatch(idx, "text", &other)),
+        }
+    }
+
+    fn opt_timestamp(self, idx: usize) -> Result<Option<NaiveDateTime>> {
+        match self {
+            Cell::Null => Ok(None),
+            Cell::Timestamp(t) => Ok(Some(t)),
+            Cell::Text(s) => parse_sqlite_timestamp(s)
+                .map(Some)
+                .ok_or_else(|| mismatch(idx, "timestamp", &self)),
+            other => Err(mismatch(idx, "timestamp", &other)),
+        }
+    }
+
+    fn to_value(self) -> Value {
+        match self {
+            Cell::Null => Value::Null(SqlType::Text),
+            Cell::Int(v) => Value::Int(v),
+            Cell::Float(v) => Value::Float(v),
+            Cell::Text(s) => Value::Text(s.to_owned()),
+            Cell::Timestamp(t) => Value::Timestamp(t),
+        }
+    }
+}
+
+fn required<T>(value: Option<T>, idx: usize) -> Result<T> {
+    value.ok_or_else(|| DbError::other(format!("column {idx} is NULL")).into())
+}
+
+#[derive(Clone, Copy)]
+enum RowRef<'r> {
+    Sqlite(&'r SqliteRow),
+    Postgres(&'r PgRow),
+    MySql(&'r MySqlRow),
+}
+
+/// A row as the driver delivered it, lent to a mapping closure while the
+/// result set is read (see [`Tx::fetch_all_with`]): columns are decoded on
+/// demand, straight into the caller's types, the same way on every backend.
+pub struct Row<'r> {
+    inner: RowRef<'r>,
+}
+
+impl<'r> Row<'r> {
+    fn cell(&self, idx: usize) -> Result<Cell<'r>> {
+        match self.inner {
+            RowRef::Sqlite(row) => sqlite_cell(row, idx),
+            RowRef::Postgres(row) => pg_cell(row, idx),
+            RowRef::MySql(row) => mysql_cell(row, idx),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self.inner {
+            RowRef::Sqlite(row) => row.len(),
+            RowRef::Postgres(row) => row.len(),
+            RowRef::MySql(row) => row.len(),
+        }
     }
 
     /// An integer column that must not be NULL.
@@ -455,13 +573,7 @@ impl Row {
     /// # Errors
     /// When the column is NULL or not an integer.
     pub fn get_i64(&self, idx: usize) -> Result<i64> {
-        match self.get(idx)? {
-            Value::Int(v) => Ok(*v),
-            Value::Text(s) => s
-                .parse()
-                .map_err(|_| Self::mismatch(idx, "integer", &Value::Text(s.clone()))),
-            other => Err(Self::mismatch(idx, "integer", other)),
-        }
+        required(self.cell(idx)?.opt_i64(idx)?, idx)
     }
 
     /// An integer column that may be NULL.
@@ -469,10 +581,7 @@ impl Row {
     /// # Errors
     /// When the column is not an integer.
     pub fn get_opt_i64(&self, idx: usize) -> Result<Option<i64>> {
-        match self.get(idx)? {
-            Value::Null(_) => Ok(None),
-            _ => self.get_i64(idx).map(Some),
-        }
+        self.cell(idx)?.opt_i64(idx)
     }
 
     /// A floating-point column that must not be NULL.
@@ -480,18 +589,24 @@ impl Row {
     /// # Errors
     /// When the column is NULL or not numeric.
     pub fn get_f64(&self, idx: usize) -> Result<f64> {
-        match self.get(idx)? {
-            Value::Float(v) => Ok(*v),
-            #[expect(
-                clippy::cast_precision_loss,
-                reason = "integers read as floats are small counts"
-            )]
-            Value::Int(v) => Ok(*v as f64),
-            Value::Text(s) => s
-                .parse()
-                .map_err(|_| Self::mismatch(idx, "float", &Value::Text(s.clone()))),
-            other => Err(Self::mismatch(idx, "float", other)),
-        }
+        required(self.cell(idx)?.opt_f64(idx)?, idx)
+    }
+
+    /// A string column that must not be NULL, borrowed from the row: for
+    /// values parsed on the spot (uuids) rather than kept.
+    ///
+    /// # Errors
+    /// When the column is NULL or not a string.
+    pub fn get_str(&self, idx: usize) -> Result<&'r str> {
+        required(self.cell(idx)?.opt_str(idx)?, idx)
+    }
+
+    /// A string column that may be NULL, borrowed from the row.
+    ///
+    /// # Errors
+    /// When the column is not a string.
+    pub fn get_opt_str(&self, idx: usize) -> Result<Option<&'r str>> {
+        self.cell(idx)?.opt_str(idx)
     }
 
     /// A string column that must not be NULL.
@@ -499,10 +614,7 @@ impl Row {
     /// # Errors
     /// When the column is NULL or not a string.
     pub fn get_string(&self, idx: usize) -> Result<String> {
-        match self.get(idx)? {
-            Value::Text(s) => Ok(s.clone()),
-            other => Err(Self::mismatch(idx, "text", other)),
-        }
+        self.get_str(idx).map(str::to_owned)
     }
 
     /// A string column that may be NULL.
@@ -510,10 +622,7 @@ impl Row {
     /// # Errors
     /// When the column is not a string.
     pub fn get_opt_string(&self, idx: usize) -> Result<Option<String>> {
-        match self.get(idx)? {
-            Value::Null(_) => Ok(None),
-            _ => self.get_string(idx).map(Some),
-        }
+        Ok(self.get_opt_str(idx)?.map(str::to_owned))
     }
 
     /// A timestamp column that may be NULL (`created_at`, `updated_at`).
@@ -521,32 +630,140 @@ impl Row {
     /// # Errors
     /// When the column holds something that is not a timestamp.
     pub fn get_opt_timestamp(&self, idx: usize) -> Result<Option<NaiveDateTime>> {
-        match self.get(idx)? {
-            Value::Null(_) => Ok(None),
-            Value::Timestamp(t) => Ok(Some(*t)),
-            Value::Text(s) => parse_sqlite_timestamp(s)
-                .map(Some)
-                .ok_or_else(|| Self::mismatch(idx, "timestamp", &Value::Text(s.clone()))),
-            other => Err(Self::mismatch(idx, "timestamp", other)),
+        self.cell(idx)?.opt_timestamp(idx)
+    }
+
+    /// Every column copied out, for the slow paths that keep rows whole
+    /// (schema description, tests).
+    ///
+    /// # Errors
+    /// When a column has a type the seam cannot decode.
+    pub fn to_owned_row(&self) -> Result<OwnedRow> {
+        let values = (0..self.len())
+            .map(|i| self.cell(i).map(Cell::to_value))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(OwnedRow { values })
+    }
+}
+
+/// A row copied out of the driver, column by column, into [`Value`]s: what
+/// the catalog readers and tests keep. Units of work map rows with
+/// [`Tx::fetch_all_with`] instead.
+#[derive(Debug, Clone)]
+pub struct OwnedRow {
+    values: Vec<Value>,
+}
+
+impl OwnedRow {
+    fn cell(&self, idx: usize) -> Result<Cell<'_>> {
+        match self.values.get(idx) {
+            None => Err(DbError::other(format!("column {idx} out of range")).into()),
+            Some(Value::Null(_)) => Ok(Cell::Null),
+            Some(Value::Int(v)) => Ok(Cell::Int(*v)),
+            Some(Value::Float(v)) => Ok(Cell::Float(*v)),
+            Some(Value::Text(s)) => Ok(Cell::Text(s)),
+            Some(Value::Timestamp(t)) => Ok(Cell::Timestamp(*t)),
         }
     }
 
-    /// The raw decoded values, for generic tooling such as schema description.
+    /// An integer column that must not be NULL.
+    ///
+    /// # Errors
+    /// When the column is NULL or not an integer.
+    pub fn get_i64(&self, idx: usize) -> Result<i64> {
+        required(self.cell(idx)?.opt_i64(idx)?, idx)
+    }
+
+    /// An integer column that may be NULL.
+    ///
+    /// # Errors
+    /// When the column is not an integer.
+    pub fn get_opt_i64(&self, idx: usize) -> Result<Option<i64>> {
+        self.cell(idx)?.opt_i64(idx)
+    }
+
+    /// A floating-point column that must not be NULL.
+    ///
+    /// # Errors
+    /// When the column is NULL or not numeric.
+    pub fn get_f64(&self, idx: usize) -> Result<f64> {
+        required(self.cell(idx)?.opt_f64(idx)?, idx)
+    }
+
+    /// A string column that must not be NULL.
+    ///
+    /// # Errors
+    /// When the column is NULL or not a string.
+    pub fn get_string(&self, idx: usize) -> Result<String> {
+        required(self.cell(idx)?.opt_str(idx)?, idx).map(str::to_owned)
+    }
+
+    /// A string column that may be NULL.
+    ///
+    /// # Errors
+    /// When the column is not a string.
+    pub fn get_opt_string(&self, idx: usize) -> Result<Option<String>> {
+        Ok(self.cell(idx)?.opt_str(idx)?.map(str::to_owned))
+    }
+
+    /// A timestamp column that may be NULL.
+    ///
+    /// # Errors
+    /// When the column holds something that is not a timestamp.
+    pub fn get_opt_timestamp(&self, idx: usize) -> Result<Option<NaiveDateTime>> {
+        self.cell(idx)?.opt_timestamp(idx)
+    }
+
+    /// The decoded values, for generic tooling such as schema description.
     pub fn values(&self) -> &[Value] {
         &self.values
     }
 }
 
+/// Parses a SQLite timestamp: SQLAlchemy's own form first (what every row
+/// written by us or by upstream holds), then the ISO and second-only forms
+/// other writers leave.
 fn parse_sqlite_timestamp(s: &str) -> Option<NaiveDateTime> {
-    const FORMATS: [&str; 4] = [
+    if let Some(t) = parse_sqlalchemy_form(s) {
+        return Some(t);
+    }
+    const FALLBACKS: [&str; 4] = [
         "%Y-%m-%d %H:%M:%S%.f",
         "%Y-%m-%dT%H:%M:%S%.f",
         "%Y-%m-%d %H:%M:%S",
         "%Y-%m-%dT%H:%M:%S",
     ];
-    FORMATS
+    FALLBACKS
         .iter()
         .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+}
+
+/// [`SQLITE_TIMESTAMP_FORMAT`] read by position, without interpreting a
+/// format string: `YYYY-MM-DD HH:MM:SS.ffffff`, exactly 26 bytes.
+fn parse_sqlalchemy_form(s: &str) -> Option<NaiveDateTime> {
+    let b = s.as_bytes();
+    if b.len() != 26
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b' '
+        || b[13] != b':'
+        || b[16] != b':'
+        || b[19] != b'.'
+    {
+        return None;
+    }
+    let num = |from: usize, to: usize| -> Option<u32> {
+        b.get(from..to)?.iter().try_fold(0_u32, |acc, &c| {
+            c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
+        })
+    };
+    let year = i32::try_from(num(0, 4)?).ok()?;
+    chrono::NaiveDate::from_ymd_opt(year, num(5, 7)?, num(8, 10)?)?.and_hms_micro_opt(
+        num(11, 13)?,
+        num(14, 16)?,
+        num(17, 19)?,
+        num(20, 26)?,
+    )
 }
 
 /// Rewrites `?` placeholders as `$1, $2, …` for PostgreSQL, leaving quoted
@@ -588,7 +805,7 @@ macro_rules! bind_all {
                 Value::Null(_) => q.bind(None::<i64>),
                 Value::Int(v) => q.bind(*v),
                 Value::Float(v) => q.bind(*v),
-                Value::Text(v) => q.bind(v.clone()),
+                Value::Text(v) => q.bind(v.as_str()),
                 Value::Timestamp(t) => q.bind(t.format(SQLITE_TIMESTAMP_FORMAT).to_string()),
             };
         }
@@ -604,7 +821,7 @@ macro_rules! bind_all {
                 Value::Null(SqlType::Timestamp) => q.bind(None::<NaiveDateTime>),
                 Value::Int(v) => q.bind(*v),
                 Value::Float(v) => q.bind(*v),
-                Value::Text(v) => q.bind(v.clone()),
+                Value::Text(v) => q.bind(v.as_str()),
                 Value::Timestamp(t) => q.bind(*t),
             };
         }
@@ -668,10 +885,7 @@ impl Tx {
                 let row = bind_all!(sqlx::query(&sql), params, typed)
                     .fetch_one(&mut **tx)
                     .await?;
-                pg_value(&row, 0).and_then(|v| match v {
-                    Value::Int(id) => Ok(id),
-                    other => Err(DbError::other(format!("RETURNING id gave {other:?}")).into()),
-                })
+                required(pg_cell(&row, 0)?.opt_i64(0)?, 0)
             }
             TxInner::MySql(tx) => {
                 let id = bind_all!(sqlx::query(sql), params, typed)
@@ -683,51 +897,157 @@ impl Tx {
         }
     }
 
-    /// Runs a query and returns all rows.
+    /// Runs a query and maps each row with `map` as it is read, so neither
+    /// the driver's rows nor copies of their values pile up.
     ///
     /// # Errors
-    /// Any classified database error, or a column of a type the seam cannot
-    /// decode.
-    pub async fn fetch_all(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
+    /// Any classified database error, or the first error `map` returns.
+    pub(crate) async fn fetch_all_with<T, F>(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        mut map: F,
+    ) -> Result<Vec<T>>
+    where
+        F: FnMut(&Row<'_>) -> Result<T>,
+    {
+        let mut out = Vec::new();
         match &mut self.inner {
             TxInner::Sqlite(tx) => {
-                let rows = bind_all!(sqlx::query(sql), params, sqlite)
-                    .fetch_all(&mut **tx)
-                    .await?;
-                rows.iter().map(sqlite_row).collect()
+                let mut rows = bind_all!(sqlx::query(sql), params, sqlite).fetch(&mut **tx);
+                while let Some(row) = rows.try_next().await? {
+                    out.push(map(&Row {
+                        inner: RowRef::Sqlite(&row),
+                    })?);
+                }
             }
             TxInner::Postgres(tx) => {
                 let sql = number_placeholders(sql);
-                let rows = bind_all!(sqlx::query(&sql), params, typed)
-                    .fetch_all(&mut **tx)
-                    .await?;
-                rows.iter().map(pg_row).collect()
+                let mut rows = bind_all!(sqlx::query(&sql), params, typed).fetch(&mut **tx);
+                while let Some(row) = rows.try_next().await? {
+                    out.push(map(&Row {
+                        inner: RowRef::Postgres(&row),
+                    })?);
+                }
             }
             TxInner::MySql(tx) => {
-                let rows = bind_all!(sqlx::query(sql), params, typed)
-                    .fetch_all(&mut **tx)
-                    .await?;
-                rows.iter().map(mysql_row).collect()
+                let mut rows = bind_all!(sqlx::query(sql), params, typed).fetch(&mut **tx);
+                while let Some(row) = rows.try_next().await? {
+                    out.push(map(&Row {
+                        inner: RowRef::MySql(&row),
+                    })?);
+                }
             }
+        }
+        Ok(out)
+    }
+
+    /// Runs a query and maps its first row, reading no further.
+    ///
+    /// # Errors
+    /// As [`Tx::fetch_all_with`].
+    pub(crate) async fn fetch_optional_with<T, F>(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        map: F,
+    ) -> Result<Option<T>>
+    where
+        F: FnOnce(&Row<'_>) -> Result<T>,
+    {
+        match &mut self.inner {
+            TxInner::Sqlite(tx) => bind_all!(sqlx::query(sql), params, sqlite)
+                .fetch_optional(&mut **tx)
+                .await?
+                .map(|row| {
+                    map(&Row {
+                        inner: RowRef::Sqlite(&row),
+                    })
+                })
+                .transpose(),
+            TxInner::Postgres(tx) => {
+                let sql = number_placeholders(sql);
+                bind_all!(sqlx::query(&sql), params, typed)
+                    .fetch_optional(&mut **tx)
+                    .await?
+                    .map(|row| {
+                        map(&Row {
+                            inner: RowRef::Postgres(&row),
+                        })
+                    })
+                    .transpose()
+            }
+            TxInner::MySql(tx) => bind_all!(sqlx::query(sql), params, typed)
+                .fetch_optional(&mut **tx)
+                .await?
+                .map(|row| {
+                    map(&Row {
+                        inner: RowRef::MySql(&row),
+                    })
+                })
+                .transpose(),
         }
     }
 
-    /// Runs a query expected to return at most one row.
+    /// Runs a query that must return a row (an aggregate, say) and maps it.
     ///
     /// # Errors
-    /// As [`Tx::fetch_all`].
-    pub async fn fetch_optional(&mut self, sql: &str, params: &[Value]) -> Result<Option<Row>> {
-        Ok(self.fetch_all(sql, params).await?.into_iter().next())
-    }
-
-    /// Runs a query that must return a row (an aggregate, say).
-    ///
-    /// # Errors
-    /// As [`Tx::fetch_all`], and an `Other` error when no row comes back.
-    pub async fn fetch_one(&mut self, sql: &str, params: &[Value]) -> Result<Row> {
-        self.fetch_optional(sql, params)
+    /// As [`Tx::fetch_all_with`], and an `Other` error when no row comes back.
+    pub(crate) async fn fetch_one_with<T, F>(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        map: F,
+    ) -> Result<T>
+    where
+        F: FnOnce(&Row<'_>) -> Result<T>,
+    {
+        self.fetch_optional_with(sql, params, map)
             .await?
             .ok_or_else(|| DbError::other("query returned no row").into())
+    }
+
+    /// Whether the query returns any row; reads at most one. Callers write
+    /// `EXISTS` or `LIMIT 1` queries so the database stops early too.
+    ///
+    /// # Errors
+    /// Any classified database error.
+    pub(crate) async fn exists(&mut self, sql: &str, params: &[Value]) -> Result<bool> {
+        Ok(self
+            .fetch_optional_with(sql, params, |_| Ok(()))
+            .await?
+            .is_some())
+    }
+
+    test_support_pub! {
+        /// Runs a query and copies every row out (catalog readers, tests).
+        ///
+        /// # Errors
+        /// Any classified database error, or a column of a type the seam
+        /// cannot decode.
+        async fn fetch_all(&mut self, sql: &str, params: &[Value]) -> Result<Vec<OwnedRow>> {
+            self.fetch_all_with(sql, params, |r| r.to_owned_row()).await
+        }
+    }
+
+    test_support_pub! {
+        /// Runs a query expected to return at most one row and copies it out.
+        ///
+        /// # Errors
+        /// As [`Tx::fetch_all`].
+        async fn fetch_optional(&mut self, sql: &str, params: &[Value]) -> Result<Option<OwnedRow>> {
+            self.fetch_optional_with(sql, params, |r| r.to_owned_row()).await
+        }
+    }
+
+    test_support_pub! {
+        /// Runs a query that must return a row and copies it out.
+        ///
+        /// # Errors
+        /// As [`Tx::fetch_all`], and an `Other` error when no row comes back.
+        async fn fetch_one(&mut self, sql: &str, params: &[Value]) -> Result<OwnedRow> {
+            self.fetch_one_with(sql, params, |r| r.to_owned_row()).await
+        }
     }
 
     /// Runs one statement without parameters and without preparing it: DDL,
@@ -778,55 +1098,44 @@ impl Tx {
     }
 }
 
-fn sqlite_row(row: &SqliteRow) -> Result<Row> {
-    let mut values = Vec::with_capacity(row.len());
-    for i in 0..row.len() {
-        let raw = row.try_get_raw(i)?;
-        let value = if raw.is_null() {
-            Value::Null(SqlType::Text)
-        } else {
-            let storage = raw.type_info().name().to_owned();
-            match storage.as_str() {
-                "INTEGER" | "BOOLEAN" => Value::Int(row.try_get_unchecked::<i64, _>(i)?),
-                "REAL" | "NUMERIC" => Value::Float(row.try_get_unchecked::<f64, _>(i)?),
-                "TEXT" | "DATETIME" | "DATE" | "TIME" => {
-                    Value::Text(row.try_get_unchecked::<String, _>(i)?)
-                }
-                "BLOB" => Value::Text(
-                    String::from_utf8_lossy(&row.try_get_unchecked::<Vec<u8>, _>(i)?).into_owned(),
-                ),
-                other => {
-                    return Err(
-                        DbError::other(format!("unsupported SQLite value type {other}")).into(),
-                    )
-                }
-            }
-        };
-        values.push(value);
-    }
-    Ok(Row { values })
-}
-
-fn pg_value(row: &PgRow, i: usize) -> Result<Value> {
+fn sqlite_cell<'r>(row: &'r SqliteRow, i: usize) -> Result<Cell<'r>> {
     let raw = row.try_get_raw(i)?;
     if raw.is_null() {
-        return Ok(Value::Null(SqlType::Text));
+        return Ok(Cell::Null);
     }
-    let name = raw.type_info().name().to_owned();
-    Ok(match name.as_str() {
-        "INT2" => Value::Int(row.try_get::<i16, _>(i)?.into()),
-        "INT4" => Value::Int(row.try_get::<i32, _>(i)?.into()),
-        "INT8" => Value::Int(row.try_get::<i64, _>(i)?),
-        "OID" => Value::Int(i64::from(
-            row.try_get::<sqlx::postgres::types::Oid, _>(i)?.0,
-        )),
-        "BOOL" => Value::Int(i64::from(row.try_get::<bool, _>(i)?)),
-        "FLOAT4" => Value::Float(row.try_get::<f32, _>(i)?.into()),
-        "FLOAT8" => Value::Float(row.try_get::<f64, _>(i)?),
-        "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" | "CHAR" => {
-            Value::Text(row.try_get::<String, _>(i)?)
+    Ok(match raw.type_info().name() {
+        "INTEGER" | "BOOLEAN" => Cell::Int(row.try_get_unchecked::<i64, _>(i)?),
+        "REAL" | "NUMERIC" => Cell::Float(row.try_get_unchecked::<f64, _>(i)?),
+        "TEXT" | "DATETIME" | "DATE" | "TIME" => Cell::Text(row.try_get_unchecked::<&str, _>(i)?),
+        "BLOB" => Cell::Text(
+            std::str::from_utf8(row.try_get_unchecked::<&[u8], _>(i)?)
+                .map_err(|_| DbError::other(format!("column {i} is a BLOB, not UTF-8")))?,
+        ),
+        other => {
+            return Err(DbError::other(format!("unsupported SQLite value type {other}")).into())
         }
-        "TIMESTAMP" => Value::Timestamp(row.try_get::<NaiveDateTime, _>(i)?),
+    })
+}
+
+fn pg_cell<'r>(row: &'r PgRow, i: usize) -> Result<Cell<'r>> {
+    let raw = row.try_get_raw(i)?;
+    if raw.is_null() {
+        return Ok(Cell::Null);
+    }
+    Ok(match raw.type_info().name() {
+        "INT2" => Cell::Int(row.try_get_unchecked::<i16, _>(i)?.into()),
+        "INT4" => Cell::Int(row.try_get_unchecked::<i32, _>(i)?.into()),
+        "INT8" => Cell::Int(row.try_get_unchecked::<i64, _>(i)?),
+        "OID" => Cell::Int(i64::from(
+            row.try_get_unchecked::<sqlx::postgres::types::Oid, _>(i)?.0,
+        )),
+        "BOOL" => Cell::Int(i64::from(row.try_get_unchecked::<bool, _>(i)?)),
+        "FLOAT4" => Cell::Float(row.try_get_unchecked::<f32, _>(i)?.into()),
+        "FLOAT8" => Cell::Float(row.try_get_unchecked::<f64, _>(i)?),
+        "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" | "CHAR" => {
+            Cell::Text(row.try_get_unchecked::<&str, _>(i)?)
+        }
+        "TIMESTAMP" => Cell::Timestamp(row.try_get_unchecked::<NaiveDateTime, _>(i)?),
         other => {
             return Err(DbError::other(format!(
                 "unsupported PostgreSQL column type {other} (cast it in the query)"
@@ -836,71 +1145,75 @@ fn pg_value(row: &PgRow, i: usize) -> Result<Value> {
     })
 }
 
-fn pg_row(row: &PgRow) -> Result<Row> {
-    let values = (0..row.columns().len())
-        .map(|i| pg_value(row, i))
-        .collect::<Result<Vec<_>>>()?;
-    Ok(Row { values })
+/// The shortest decimal that reads back as `v`, as MySQL's text protocol
+/// (which upstream's driver reads) sends a FLOAT: 16.1, not the widened
+/// 16.100000381469727. Formatted on the stack, without allocating.
+fn f32_as_decimal(v: f32) -> f64 {
+    struct Stack {
+        buf: [u8; 48],
+        len: usize,
+    }
+    impl std::fmt::Write for Stack {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            let end = self.len + s.len();
+            let dst = self.buf.get_mut(self.len..end).ok_or(std::fmt::Error)?;
+            dst.copy_from_slice(s.as_bytes());
+            self.len = end;
+            Ok(())
+        }
+    }
+    let mut out = Stack {
+        buf: [0; 48],
+        len: 0,
+    };
+    if std::fmt::Write::write_fmt(&mut out, format_args!("{v}")).is_err() {
+        return f64::from(v);
+    }
+    out.buf
+        .get(..out.len)
+        .and_then(|b| std::str::from_utf8(b).ok())
+        .and_then(|s| s.parse::<f64>().ok())
+        .unwrap_or(f64::from(v))
 }
 
-fn mysql_row(row: &MySqlRow) -> Result<Row> {
-    let mut values = Vec::with_capacity(row.len());
-    for i in 0..row.len() {
-        let raw = row.try_get_raw(i)?;
-        if raw.is_null() {
-            values.push(Value::Null(SqlType::Text));
-            continue;
-        }
-        let name = raw.type_info().name().to_owned();
-        let value = match name.as_str() {
-            "TINYINT" | "SMALLINT" | "MEDIUMINT" | "INT" | "BIGINT" | "BOOLEAN" | "YEAR"
-            | "TINYINT UNSIGNED" | "SMALLINT UNSIGNED" | "MEDIUMINT UNSIGNED" | "INT UNSIGNED" => {
-                Value::Int(row.try_get_unchecked::<i64, _>(i)?)
-            }
-            "BIGINT UNSIGNED" => {
-                let v = row.try_get_unchecked::<u64, _>(i)?;
-                Value::Int(
-                    i64::try_from(v).map_err(|_| DbError::other("BIGINT UNSIGNED out of range"))?,
-                )
-            }
-            // MySQL's text protocol, which upstream's driver reads, sends a
-            // FLOAT as its shortest decimal form (16.1, not the widened
-            // 16.100000381469727); go through that form too.
-            "FLOAT" => {
-                let v = row.try_get_unchecked::<f32, _>(i)?;
-                Value::Float(v.to_string().parse::<f64>().unwrap_or(f64::from(v)))
-            }
-            "DOUBLE" => Value::Float(row.try_get_unchecked::<f64, _>(i)?),
-            // SUM() over integers yields DECIMAL, sent as text.
-            "DECIMAL" => {
-                let text =
-                    String::from_utf8_lossy(&row.try_get_unchecked::<Vec<u8>, _>(i)?).into_owned();
-                match text.parse::<i64>() {
-                    Ok(v) => Value::Int(v),
-                    Err(_) => Value::Float(
-                        text.parse::<f64>()
-                            .map_err(|_| DbError::other(format!("unparseable DECIMAL {text:?}")))?,
-                    ),
-                }
-            }
-            "DATETIME" | "TIMESTAMP" => {
-                Value::Timestamp(row.try_get_unchecked::<NaiveDateTime, _>(i)?)
-            }
-            "DATE" => Value::Text(
-                String::from_utf8_lossy(&row.try_get_unchecked::<Vec<u8>, _>(i)?).into_owned(),
-            ),
-            _ => {
-                // VARCHAR, CHAR, TEXT, ENUM and their BINARY-collated forms.
-                let bytes = row.try_get_unchecked::<Vec<u8>, _>(i)?;
-                Value::Text(
-                    String::from_utf8(bytes)
-                        .map_err(|_| DbError::other(format!("column {i} ({name}) is not UTF-8")))?,
-                )
-            }
-        };
-        values.push(value);
+fn mysql_cell<'r>(row: &'r MySqlRow, i: usize) -> Result<Cell<'r>> {
+    let raw = row.try_get_raw(i)?;
+    if raw.is_null() {
+        return Ok(Cell::Null);
     }
-    Ok(Row { values })
+    let type_info = raw.type_info();
+    let name = type_info.name();
+    Ok(match name {
+        "TINYINT" | "SMALLINT" | "MEDIUMINT" | "INT" | "BIGINT" | "BOOLEAN" | "YEAR"
+        | "TINYINT UNSIGNED" | "SMALLINT UNSIGNED" | "MEDIUMINT UNSIGNED" | "INT UNSIGNED" => {
+            Cell::Int(row.try_get_unchecked::<i64, _>(i)?)
+        }
+        "BIGINT UNSIGNED" => {
+            let v = row.try_get_unchecked::<u64, _>(i)?;
+            Cell::Int(i64::try_from(v).map_err(|_| DbError::other("BIGINT UNSIGNED out of range"))?)
+        }
+        "FLOAT" => Cell::Float(f32_as_decimal(row.try_get_unchecked::<f32, _>(i)?)),
+        "DOUBLE" => Cell::Float(row.try_get_unchecked::<f64, _>(i)?),
+        // SUM() over integers yields DECIMAL, sent as text.
+        "DECIMAL" => {
+            let bytes = row.try_get_unchecked::<&[u8], _>(i)?;
+            let text = std::str::from_utf8(bytes)
+                .map_err(|_| DbError::other(format!("column {i}: DECIMAL is not ASCII")))?;
+            match text.parse::<i64>() {
+                Ok(v) => Cell::Int(v),
+                Err(_) => Cell::Float(
+                    text.parse::<f64>()
+                        .map_err(|_| DbError::other(format!("unparseable DECIMAL {text:?}")))?,
+                ),
+            }
+        }
+        "DATETIME" | "TIMESTAMP" => Cell::Timestamp(row.try_get_unchecked::<NaiveDateTime, _>(i)?),
+        // VARCHAR, CHAR, TEXT, DATE, ENUM and their BINARY-collated forms.
+        _ => Cell::Text(
+            std::str::from_utf8(row.try_get_unchecked::<&[u8], _>(i)?)
+                .map_err(|_| DbError::other(format!("column {i} ({name}) is not UTF-8")))?,
+        ),
+    })
 }
 
 #[cfg(test)]
@@ -913,6 +1226,19 @@ mod tests {
             number_placeholders("SELECT '?', \"a?\" FROM t WHERE a = ? AND b = ?"),
             "SELECT '?', \"a?\" FROM t WHERE a = $1 AND b = $2"
         );
+    }
+
+    #[test]
+    fn sqlalchemys_form_is_read_by_position_and_agrees_with_chrono() {
+        let text = "2026-11-21 11:42:39.123456";
+        assert_eq!(
+            parse_sqlalchemy_form(text),
+            NaiveDateTime::parse_from_str(text, SQLITE_TIMESTAMP_FORMAT).ok()
+        );
+        assert!(parse_sqlalchemy_form(text).is_some());
+        assert_eq!(parse_sqlalchemy_form("2026-02-30 11:42:39.123456"), None);
+        assert_eq!(parse_sqlalchemy_form("2026-11-21T11:42:39.123456"), None);
+        assert_eq!(parse_sqlalchemy_form("2026-11-21 11:42:39.12345x"), None);
     }
 
     #[test]

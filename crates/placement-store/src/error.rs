@@ -9,6 +9,18 @@
 
 use std::fmt;
 
+/// upstream's `ConcurrentUpdateDetected` text: a generation
+/// compare-and-swap (of a consumer, or of a provider inside an inventory
+/// write) matched no row.
+pub const CONCURRENT_UPDATE: &str =
+    "Another thread concurrently updated the data. Please retry your update";
+
+/// upstream's `ResourceProviderConcurrentUpdateDetected` text: a provider's
+/// compare-and-swap lost to another writer (traits, aggregates, deletes,
+/// and allocation writes whose retries ran out).
+pub const PROVIDER_CONCURRENT_UPDATE: &str =
+    "Another thread concurrently updated the resource provider data. Please retry your update";
+
 /// Result of every store operation.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -68,7 +80,10 @@ pub enum Error {
     CannotDeleteParentResourceProvider,
 
     /// A compare-and-swap on a generation matched no row: somebody else
-    /// changed the row after it was read.
+    /// changed the row after it was read. The text is one of
+    /// [`CONCURRENT_UPDATE`] and [`PROVIDER_CONCURRENT_UPDATE`] (see
+    /// [`Error::concurrent_update`]), or, for the early check of an
+    /// inventory write, `ops::inventory::GENERATION_CONFLICT`.
     #[error("{0}")]
     ConcurrentUpdate(String),
 
@@ -206,6 +221,71 @@ pub enum Error {
 }
 
 impl Error {
+    /// upstream's `ConcurrentUpdateDetected`.
+    pub(crate) fn concurrent_update() -> Error {
+        Error::ConcurrentUpdate(CONCURRENT_UPDATE.to_owned())
+    }
+
+    /// upstream's `ResourceProviderConcurrentUpdateDetected`.
+    pub(crate) fn provider_concurrent_update() -> Error {
+        Error::ConcurrentUpdate(PROVIDER_CONCURRENT_UPDATE.to_owned())
+    }
+
+    /// upstream's `NotFound` family: the failures its dispatcher answers
+    /// with 404 when a handler lets them escape.
+    pub fn is_not_found(&self) -> bool {
+        matches!(
+            self,
+            Error::ResourceClassNotFound(_)
+                | Error::ResourceProviderNotFound(_)
+                | Error::ConsumerNotFound(_)
+                | Error::TraitNotFound(_)
+                | Error::InventoryNotFoundForDelete(_)
+                | Error::InventoryWithResourceClassNotFound(_)
+                | Error::AllocationsNotFound(_)
+        )
+    }
+
+    /// upstream's `InvalidInventory` family: no such inventory, capacity
+    /// exceeded, constraints violated, inventory in use.
+    pub fn is_invalid_inventory(&self) -> bool {
+        matches!(
+            self,
+            Error::InvalidInventory { .. }
+                | Error::AllocationCapacityExceeded { .. }
+                | Error::AllocationConstraintsViolated { .. }
+                | Error::InventoryInUse { .. }
+        )
+    }
+
+    /// upstream's `ConcurrentUpdateDetected` family plus the stale
+    /// generation a client sent: a 409 the client resolves by re-reading.
+    pub fn is_concurrent_update(&self) -> bool {
+        matches!(
+            self,
+            Error::ConcurrentUpdate(_) | Error::GenerationMismatch(_)
+        )
+    }
+
+    /// upstream's `Exists` family (and `DBDuplicateEntry` turned into one):
+    /// the row the write would create is already there.
+    pub fn is_duplicate(&self) -> bool {
+        matches!(
+            self,
+            Error::ConsumerExists(_)
+                | Error::DuplicateProviderUuid(_)
+                | Error::DuplicateProviderName(_)
+                | Error::ResourceClassExists(_)
+                | Error::InventoryExists { .. }
+        )
+    }
+
+    /// The database itself failed, or holds a schema this code cannot
+    /// serve: a server error, logged and hidden from the client.
+    pub fn is_database(&self) -> bool {
+        matches!(self, Error::Database(_) | Error::Schema(_))
+    }
+
     /// True when retrying the whole unit of work in a fresh transaction may
     /// succeed (deadlock, serialization failure, lost connection).
     pub fn is_transient(&self) -> bool {
@@ -217,11 +297,9 @@ impl Error {
     /// provider: report it as the conflict it is, so the client re-reads and
     /// retries, instead of as a server failure. Upstream leaks these as 500s.
     #[must_use]
-    pub(crate) fn lost_race(self, text: &str) -> Error {
+    pub(crate) fn lost_race(self, conflict: fn() -> Error) -> Error {
         match self {
-            Error::Database(e) if e.kind() == DbErrorKind::Deadlock => {
-                Error::ConcurrentUpdate(text.to_owned())
-            }
+            Error::Database(e) if e.kind() == DbErrorKind::Deadlock => conflict(),
             other => other,
         }
     }

@@ -31,5 +31,8 @@ pub mod testing;
 pub mod url;
 
 pub use db::{Backend, Database, PoolSettings};
+// With `test-support`, `params!` is exported at the crate root instead.
+#[cfg(not(feature = "test-support"))]
+pub(crate) use db::params;
 pub use error::{DbError, DbErrorKind, Error, Result};
 pub use url::DatabaseUrl;

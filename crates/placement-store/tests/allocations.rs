@@ -900,7 +900,11 @@ async fn racing_writers_never_take_more_than_the_capacity() {
                 Ok(()) => won += 1,
                 Err(Error::AllocationCapacityExceeded { .. }) => {}
                 Err(Error::ConcurrentUpdate(text)) => {
-                    assert_eq!(text, store::PROVIDER_CONCURRENT_UPDATE_DETAIL, "{name}");
+                    assert_eq!(
+                        text,
+                        placement_store::error::PROVIDER_CONCURRENT_UPDATE,
+                        "{name}"
+                    );
                 }
                 Err(other) => panic!("{name}: unexpected {other:?}"),
             }

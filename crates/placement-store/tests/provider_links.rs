@@ -15,10 +15,10 @@ use std::sync::Arc;
 use common::{count, synced_dbs};
 use placement_core::ids::Generation;
 use placement_core::resource_provider::{NewProvider, ProviderUuid, ResourceProvider};
+use placement_store::error::PROVIDER_CONCURRENT_UPDATE;
 use placement_store::ops::aggregates::{get_provider_aggregates, set_provider_aggregates};
 use placement_store::ops::provider_traits::{
     delete_provider_traits, get_provider_traits, set_provider_traits, GENERATION_CHANGED,
-    PROVIDER_CONCURRENT_UPDATE,
 };
 use placement_store::ops::resource_provider::create_resource_provider;
 use placement_store::testing::TestDb;

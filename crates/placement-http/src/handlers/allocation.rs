@@ -212,32 +212,6 @@ fn malformed_consumer(consumer: &str) -> ApiError {
 // ---------------------------------------------------------------------------
 // Store errors, as each upstream handler wraps them.
 
-/// Whether upstream raises this failure as (a subclass of) `NotFound`.
-fn is_not_found(e: &StoreError) -> bool {
-    matches!(
-        e,
-        StoreError::ResourceClassNotFound(_)
-            | StoreError::ResourceProviderNotFound(_)
-            | StoreError::ConsumerNotFound(_)
-            | StoreError::TraitNotFound(_)
-            | StoreError::InventoryNotFoundForDelete(_)
-            | StoreError::InventoryWithResourceClassNotFound(_)
-            | StoreError::AllocationsNotFound(_)
-    )
-}
-
-/// Whether upstream raises this failure as (a subclass of)
-/// `InvalidInventory`.
-pub(super) fn is_invalid_inventory(e: &StoreError) -> bool {
-    matches!(
-        e,
-        StoreError::InvalidInventory { .. }
-            | StoreError::AllocationCapacityExceeded { .. }
-            | StoreError::AllocationConstraintsViolated { .. }
-            | StoreError::InventoryInUse { .. }
-    )
-}
-
 /// The failures ensure-consumer and the provider lookup raise as webob
 /// errors themselves, the same on every route.
 pub(super) fn raised_before_write(e: &StoreError) -> Option<ApiError> {
@@ -256,19 +230,19 @@ fn write_error(e: StoreError, not_found: impl FnOnce(&StoreError) -> String) -> 
     if let Some(raised) = raised_before_write(&e) {
         return raised;
     }
-    if is_not_found(&e) {
+    if e.is_not_found() {
         return ApiError::bad_request(not_found(&e));
     }
-    if is_invalid_inventory(&e) {
+    if e.is_invalid_inventory() {
         return ApiError::conflict(format!("Unable to allocate inventory: {e}"));
     }
-    match e {
-        StoreError::ConcurrentUpdate(_) | StoreError::GenerationMismatch(_) => ApiError::conflict(
-            format!("Inventory and/or allocations changed while attempting to allocate: {e}"),
-        )
-        .with_code(ErrorCode::ConcurrentUpdate),
-        other => ApiError::internal(other),
+    if e.is_concurrent_update() {
+        return ApiError::conflict(format!(
+            "Inventory and/or allocations changed while attempting to allocate: {e}"
+        ))
+        .with_code(ErrorCode::ConcurrentUpdate);
     }
+    e.into()
 }
 
 // ---------------------------------------------------------------------------
@@ -457,7 +431,7 @@ async fn list_for_resource_provider(
                 StoreError::ResourceProviderNotFound(_) => {
                     ApiError::not_found(format!("Resource provider '{uuid}' not found: {e}"))
                 }
-                other => ApiError::internal(other),
+                other => other.into(),
             })?;
     // NOTE(upstream): upstream's query has no ORDER BY, so its consumer
     // order is whatever the database's plan gives; ours is the store's
@@ -564,7 +538,7 @@ async fn delete_allocations(
         .await
         .map_err(|e| match e {
             StoreError::AllocationsNotFound(_) => ApiError::not_found(e.to_string()),
-            other => ApiError::internal(other),
+            other => other.into(),
         })?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

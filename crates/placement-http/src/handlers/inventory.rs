@@ -173,21 +173,11 @@ fn send_inventories(
     Ok(response)
 }
 
-/// The dispatcher's 404 for `NotFound` escaping a handler; else a 500.
-fn not_found_or_internal(e: StoreError) -> ApiError {
-    match e {
-        StoreError::ResourceProviderNotFound(_) | StoreError::ResourceClassNotFound(_) => {
-            ApiError::not_found(e.to_string()).before_dispatch()
-        }
-        other => ApiError::internal(other),
-    }
-}
-
 /// upstream's `ResourceProvider.get_by_uuid` at the top of a write handler.
 async fn provider(state: &AppState, uuid: &str) -> Result<ResourceProvider, ApiError> {
     rp_store::get_resource_provider(&state.store, uuid)
         .await
-        .map_err(not_found_or_internal)
+        .map_err(ApiError::from)
 }
 
 fn int_field(data: &PyValue, name: &str, default: i64) -> i64 {
@@ -310,7 +300,7 @@ async fn get_inventories(
             StoreError::ResourceProviderNotFound(_) => {
                 ApiError::not_found(format!("No resource provider with uuid {uuid} found : {e}"))
             }
-            other => ApiError::internal(other),
+            other => other.into(),
         })?;
     let records: Vec<_> = found
         .inventories
@@ -340,7 +330,7 @@ async fn get_inventory(
             StoreError::ResourceProviderNotFound(_) => {
                 ApiError::not_found(format!("No resource provider with uuid {uuid} found : {e}"))
             }
-            other => ApiError::internal(other),
+            other => other.into(),
         })?;
     let inventory = found
         .inventories
@@ -396,7 +386,7 @@ async fn create_inventory(
             StoreError::ResourceClassNotFound(_) | StoreError::ResourceProviderNotFound(_) => {
                 ApiError::bad_request(format!("{unable} {}: {e}", rp.uuid))
             }
-            other => ApiError::internal(other),
+            other => other.into(),
         })?;
     let mut response = send_inventory(
         mv,
@@ -466,7 +456,7 @@ async fn set_inventories(
                 ApiError::conflict(format!("update conflict: {e}"))
                     .with_code(ErrorCode::InventoryInuse)
             }
-            other => not_found_or_internal(other),
+            other => other.into(),
         })?;
     let now = util::utcnow();
     let rendered: Vec<_> = records
@@ -510,7 +500,7 @@ async fn delete_inventories(
             StoreError::InventoryInUse { .. } => {
                 ApiError::conflict(e.to_string()).with_code(ErrorCode::InventoryInuse)
             }
-            other => not_found_or_internal(other),
+            other => other.into(),
         })?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -552,7 +542,7 @@ async fn update_inventory(
                 "No inventory record with resource class for resource provider {}: {e}",
                 rp.uuid
             )),
-            other => not_found_or_internal(other),
+            other => other.into(),
         })?;
     send_inventory(
         mv,
@@ -591,7 +581,7 @@ async fn delete_inventory(
                     "No inventory of class {class} found for delete: {e}"
                 ))
             }
-            other => not_found_or_internal(other),
+            other => other.into(),
         })?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -74,17 +74,6 @@ async fn path_uuid(parts: &mut Parts, state: &AppState) -> Result<String, ApiErr
         .map_err(|_| ApiError::not_found("").before_dispatch())
 }
 
-/// upstream's dispatcher 404 for a `NotFound` the object layer raised
-/// (outside the handler); anything else unexpected is a 500.
-fn not_found_or_internal(e: StoreError) -> ApiError {
-    match e {
-        StoreError::ResourceProviderNotFound(_) => {
-            ApiError::not_found(e.to_string()).before_dispatch()
-        }
-        other => ApiError::internal(other),
-    }
-}
-
 /// The client's `resource_provider_generation` (validated as an integer);
 /// one beyond `i64` can never match a stored generation.
 fn body_generation(data: &PyValue) -> Generation {
@@ -160,7 +149,7 @@ async fn list_traits_for_resource_provider(
                 "No resource provider with uuid {uuid} found: {e}"
             )))
         }
-        Err(e) => return Err(ApiError::internal(e)),
+        Err(e) => return Err(e.into()),
     };
     Ok(traits_response(mv, read.traits, read.provider.generation))
 }
@@ -197,7 +186,7 @@ async fn update_traits_for_resource_provider(
         Err(StoreError::ConcurrentUpdate(text) | StoreError::GenerationMismatch(text)) => {
             Err(ApiError::conflict(text).with_code(ErrorCode::ConcurrentUpdate))
         }
-        Err(e) => Err(not_found_or_internal(e)),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -221,7 +210,7 @@ async fn delete_traits_for_resource_provider(
         Err(StoreError::ConcurrentUpdate(text)) => {
             Err(ApiError::conflict(text).with_code(ErrorCode::ConcurrentUpdate))
         }
-        Err(e) => Err(not_found_or_internal(e)),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -263,7 +252,7 @@ async fn get_aggregates(
     let uuid = path_uuid(&mut parts, &state).await?;
     let read = agg_store::get_provider_aggregates(&state.store, &uuid)
         .await
-        .map_err(not_found_or_internal)?;
+        .map_err(ApiError::from)?;
     Ok(aggregates_response(
         mv,
         read.aggregates,
@@ -298,7 +287,7 @@ async fn set_aggregates(
             // upstream reads the provider before the body.
             agg_store::get_provider_aggregates(&state.store, &uuid)
                 .await
-                .map_err(not_found_or_internal)?;
+                .map_err(ApiError::from)?;
             return Err(invalid);
         }
     };
@@ -323,6 +312,6 @@ async fn set_aggregates(
             Err(ApiError::conflict(format!("Update conflict: {text}"))
                 .with_code(ErrorCode::ConcurrentUpdate))
         }
-        Err(e) => Err(not_found_or_internal(e)),
+        Err(e) => Err(e.into()),
     }
 }

@@ -16,7 +16,7 @@ use placement_store::ops::allocation as store;
 use placement_store::ops::resource_provider as rp_store;
 use placement_store::Error as StoreError;
 
-use super::allocation::{self, int_of, is_invalid_inventory, raised_before_write};
+use super::allocation::{self, int_of, raised_before_write};
 use super::{inventory, util};
 use crate::body::{extract_json, PyValue};
 use crate::error::{ApiError, ErrorCode};
@@ -52,7 +52,7 @@ async fn replacement(
                 "Resource provider {rp_uuid} in inventories not found: {e}"
             ))
             .with_code(ErrorCode::ResourceProviderNotFound),
-            other => ApiError::internal(other),
+            other => other.into(),
         })?;
     let given = data.get("resource_provider_generation");
     if given.and_then(int_of) != Some(rp.generation.0) {
@@ -80,26 +80,16 @@ fn reshape_error(e: StoreError) -> ApiError {
         return raised;
     }
     match e {
-        StoreError::ConcurrentUpdate(_) | StoreError::GenerationMismatch(_) => {
-            ApiError::conflict(format!("update conflict: {e}"))
-                .with_code(ErrorCode::ConcurrentUpdate)
-        }
-        StoreError::ResourceClassNotFound(_)
-        | StoreError::ResourceProviderNotFound(_)
-        | StoreError::ConsumerNotFound(_)
-        | StoreError::TraitNotFound(_)
-        | StoreError::InventoryNotFoundForDelete(_)
-        | StoreError::InventoryWithResourceClassNotFound(_)
-        | StoreError::AllocationsNotFound(_) => {
-            ApiError::bad_request(format!("malformed reshaper data: {e}"))
-        }
+        e if e.is_concurrent_update() => ApiError::conflict(format!("update conflict: {e}"))
+            .with_code(ErrorCode::ConcurrentUpdate),
+        e if e.is_not_found() => ApiError::bad_request(format!("malformed reshaper data: {e}")),
         StoreError::InventoryInUse { .. } => {
             ApiError::conflict(format!("update conflict: {e}")).with_code(ErrorCode::InventoryInuse)
         }
-        e if is_invalid_inventory(&e) => {
+        e if e.is_invalid_inventory() => {
             ApiError::conflict(format!("Unable to allocate inventory: {e}"))
         }
-        other => ApiError::internal(other),
+        other => other.into(),
     }
 }
 

@@ -51,18 +51,6 @@ impl<S: Send + Sync> FromRequestParts<S> for Since1_2 {
     }
 }
 
-/// The store's failures that every route maps the same way: a missing class
-/// is the 404 upstream's dispatcher raises for `NotFound` (outside the
-/// handler, so without `Vary`); anything unexpected is a 500.
-fn common_error(error: placement_store::Error) -> ApiError {
-    match error {
-        placement_store::Error::ResourceClassNotFound(_) => {
-            ApiError::not_found(error.to_string()).before_dispatch()
-        }
-        other => ApiError::internal(other),
-    }
-}
-
 #[derive(Serialize)]
 struct Link {
     rel: &'static str,
@@ -135,7 +123,7 @@ async fn list_resource_classes(
     util::authorize(&state, &context, "placement:resource_classes:list")?;
     let classes = store::list_resource_classes(&state.store)
         .await
-        .map_err(common_error)?;
+        .map_err(ApiError::from)?;
     // upstream's pick_last_modified over every class; a row without
     // timestamps, or an empty list, means now.
     let last_modified = classes
@@ -179,7 +167,7 @@ async fn create_resource_class(
                  class: {name}, please try again."
             )))
         }
-        Err(e) => return Err(common_error(e)),
+        Err(e) => return Err(e.into()),
     };
     Ok(empty(
         StatusCode::CREATED,
@@ -199,7 +187,7 @@ async fn get_resource_class(
     util::authorize(&state, &context, "placement:resource_classes:show")?;
     let class = store::get_resource_class(&state.store, &name)
         .await
-        .map_err(common_error)?;
+        .map_err(ApiError::from)?;
     let mut response = PyJson(serialize(&state, &class)).into_response();
     add_cache_headers(
         &mut response,
@@ -240,7 +228,7 @@ async fn update_resource_class(
                 "Cannot update standard resource class {name}"
             )))
         }
-        Err(e) => return Err(common_error(e)),
+        Err(e) => return Err(e.into()),
     };
     Ok(PyJson(serialize(&state, &class)).into_response())
 }
@@ -265,7 +253,7 @@ async fn put_resource_class(
     let (status, class) = match store::ensure_resource_class(&state.store, &name).await {
         Ok(Ensured::Created(class)) => (StatusCode::CREATED, class),
         Ok(Ensured::Existing(class)) => (StatusCode::NO_CONTENT, class),
-        Err(e) => return Err(common_error(e)),
+        Err(e) => return Err(e.into()),
     };
     Ok(empty(status, location(headers, state, &class.name)))
 }
@@ -287,6 +275,6 @@ async fn delete_resource_class(
         Err(e @ placement_store::Error::ResourceClassInUse(_)) => Err(ApiError::conflict(format!(
             "Error in delete resource class: {e}"
         ))),
-        Err(e) => Err(common_error(e)),
+        Err(e) => Err(e.into()),
     }
 }

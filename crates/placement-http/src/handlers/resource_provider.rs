@@ -110,17 +110,6 @@ fn serialize(state: &AppState, rp: &ResourceProvider, mv: Microversion) -> Provi
     }
 }
 
-/// upstream's dispatcher 404 for a `NotFound` the object layer raised
-/// (outside the handler, so without `Vary`); anything else is a 500.
-fn not_found_or_internal(e: StoreError) -> ApiError {
-    match e {
-        StoreError::ResourceProviderNotFound(_) => {
-            ApiError::not_found(e.to_string()).before_dispatch()
-        }
-        other => ApiError::internal(other),
-    }
-}
-
 /// `GET /resource_providers`.
 async fn list_resource_providers(
     WantVersion(mv): WantVersion,
@@ -142,7 +131,7 @@ async fn list_resource_providers(
             StoreError::TraitNotFound(_) => {
                 ApiError::bad_request(format!("Invalid trait(s) in \"required\" parameter: {e}"))
             }
-            other => ApiError::internal(other),
+            other => other.into(),
         })?;
     let mut last_modified: Option<NaiveDateTime> = None;
     for rp in &providers {
@@ -448,7 +437,7 @@ async fn create_resource_provider(
             return Err(ApiError::conflict(e.to_string()).with_code(ErrorCode::DuplicateName))
         }
         Err(e @ StoreError::ProviderActionError { .. }) => return Err(unable(&e)),
-        Err(e) => return Err(ApiError::internal(e)),
+        Err(e) => return Err(e.into()),
     };
     let location = util::absolute_location(&parts.headers, &provider_url(&state, &created.uuid));
     let mut response = if mv.matches(1, 20) {
@@ -478,7 +467,7 @@ async fn get_resource_provider(
     util::authorize(&state, &context, "placement:resource_providers:show")?;
     let rp = store::get_resource_provider(&state.store, &uuid)
         .await
-        .map_err(not_found_or_internal)?;
+        .map_err(ApiError::from)?;
     let mut response = PyJson(serialize(&state, &rp, mv)).into_response();
     if mv.matches(1, 15) {
         util::set_cache_headers(
@@ -510,7 +499,7 @@ async fn update_resource_provider(
             // missing provider is a 404 whatever the body holds.
             store::get_resource_provider(&state.store, &uuid)
                 .await
-                .map_err(not_found_or_internal)?;
+                .map_err(ApiError::from)?;
             return Err(invalid);
         }
     };
@@ -538,7 +527,7 @@ async fn update_resource_provider(
                 "Unable to save resource provider {uuid}: {e}"
             )))
         }
-        Err(e) => return Err(not_found_or_internal(e)),
+        Err(e) => return Err(e.into()),
     };
     let mut response = PyJson(serialize(&state, &updated.provider, mv)).into_response();
     if mv.matches(1, 15) {
@@ -574,7 +563,7 @@ async fn delete_resource_provider(
         Err(StoreError::ConcurrentUpdate(text)) => {
             Err(ApiError::conflict(text).with_code(ErrorCode::ConcurrentUpdate))
         }
-        Err(e) => Err(ApiError::internal(e)),
+        Err(e) => Err(e.into()),
     }
 }
 

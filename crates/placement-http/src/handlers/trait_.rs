@@ -142,7 +142,7 @@ pub(crate) async fn get_trait(
     let name = name_from_path(&path);
     let found = store::get_trait(&state.store, &name)
         .await
-        .map_err(not_found_or_internal)?;
+        .map_err(trait_error)?;
     let mut response = StatusCode::NO_CONTENT.into_response();
     if mv.matches(CACHE_HEADERS.0, CACHE_HEADERS.1) {
         // NOTE(upstream): a trait row without created_at gets no
@@ -212,16 +212,17 @@ pub(crate) async fn delete_trait(
         .map_err(|e| match e {
             StoreError::TraitCannotDeleteStandard(_) => ApiError::bad_request(e.to_string()),
             StoreError::TraitInUse(_) => ApiError::conflict(e.to_string()),
-            other => not_found_or_internal(other),
+            other => trait_error(other),
         })?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// The 404 for a missing trait, a hidden 500 for anything else.
-fn not_found_or_internal(e: StoreError) -> ApiError {
+/// upstream's trait handlers catch `TraitNotFound` themselves, so their 404
+/// carries `Vary`, unlike the dispatcher's; the rest is the common mapping.
+fn trait_error(e: StoreError) -> ApiError {
     match e {
         StoreError::TraitNotFound(_) => ApiError::not_found(e.to_string()),
-        other => ApiError::internal(other),
+        other => other.into(),
     }
 }
 

@@ -69,7 +69,7 @@ pub(crate) async fn list_usages(
             StoreError::ResourceProviderNotFound(_) => {
                 ApiError::not_found(format!("No resource provider with uuid {uuid} found: {e}"))
             }
-            other => ApiError::internal(other),
+            other => other.into(),
         })?;
     let body = ProviderUsagesBody {
         resource_provider_generation: found.provider.generation.0,

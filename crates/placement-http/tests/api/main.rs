@@ -15,6 +15,7 @@ mod concurrency;
 mod cors;
 mod errors;
 mod inventories;
+mod last_modified;
 mod microversion;
 mod policy;
 mod provider_links;

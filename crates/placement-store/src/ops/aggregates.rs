@@ -12,7 +12,7 @@ use tracing::{instrument, warn};
 
 use crate::db::{Database, Tx};
 use crate::error::{DbErrorKind, Error, Result};
-use crate::ops::provider_traits::{GENERATION_CHANGED, PROVIDER_CONCURRENT_UPDATE};
+use crate::ops::provider_traits::GENERATION_CHANGED;
 use crate::queries::{aggregates as q, resource_providers as rps};
 
 /// How many times a write is retried after losing a race to create the
@@ -57,7 +57,7 @@ pub async fn get_provider_aggregates(db: &Database, uuid: &str) -> Result<Provid
 /// # Errors
 /// [`Error::ResourceProviderNotFound`]; [`Error::GenerationMismatch`] with
 /// [`GENERATION_CHANGED`] for a stale generation; [`Error::ConcurrentUpdate`]
-/// with [`PROVIDER_CONCURRENT_UPDATE`] when another writer won the CAS;
+/// with [`PROVIDER_CONCURRENT_UPDATE`](crate::error::PROVIDER_CONCURRENT_UPDATE) when another writer won the CAS;
 /// [`Error::MaxDbRetriesExceeded`] after repeated lost aggregate-creation
 /// races.
 #[instrument(skip(db), err(level = "debug"))]
@@ -91,7 +91,7 @@ pub async fn set_provider_aggregates(
         Err(Error::MaxDbRetriesExceeded("set_aggregates".to_owned()))
     }
     .await
-    .map_err(|e| e.lost_race(PROVIDER_CONCURRENT_UPDATE))
+    .map_err(|e| e.lost_race(Error::provider_concurrent_update))
 }
 
 /// One try of [`set_provider_aggregates`]; returns the provider as written.
@@ -125,9 +125,7 @@ async fn set_in(
     }
     if generation.is_some() {
         if rps::increment_generation(tx, stored.id, provider.generation).await? != 1 {
-            return Err(Error::ConcurrentUpdate(
-                PROVIDER_CONCURRENT_UPDATE.to_owned(),
-            ));
+            return Err(Error::provider_concurrent_update());
         }
         provider.generation = provider.generation.next();
     }

@@ -59,18 +59,12 @@ use tracing::{debug, instrument, warn};
 
 use crate::db::{Backend, Database, Tx};
 use crate::error::{DbError, DbErrorKind, Error, Result};
-use crate::ops::consumer::CONCURRENT_UPDATE_DETAIL;
 use crate::ops::inventory::replace_records;
 use crate::queries::owners::{self, OwnerTable};
 use crate::queries::resource_providers::{self as rp_q, StoredProvider};
 use crate::queries::{
     allocations as q, consumer_types, consumers, inventories as inv_q, resource_classes as rc_q,
 };
-
-/// upstream's `ResourceProviderConcurrentUpdateDetected` text: the write
-/// kept losing provider-generation races until its retries ran out.
-pub const PROVIDER_CONCURRENT_UPDATE_DETAIL: &str =
-    "Another thread concurrently updated the resource provider data. Please retry your update";
 
 /// A provider and its allocations (`GET /resource_providers/{u}/allocations`).
 #[derive(Debug, Clone)]
@@ -164,7 +158,7 @@ pub async fn get_for_provider(db: &Database, uuid: &str) -> Result<ProviderAlloc
 ///
 /// # Errors
 /// See the module documentation for the order of checks and each error;
-/// [`Error::ConcurrentUpdate`] with [`PROVIDER_CONCURRENT_UPDATE_DETAIL`]
+/// [`Error::ConcurrentUpdate`] with [`PROVIDER_CONCURRENT_UPDATE`](crate::error::PROVIDER_CONCURRENT_UPDATE)
 /// when the retries run out.
 #[instrument(skip_all, fields(consumers = requests.len()), err(level = "debug"))]
 pub async fn replace(
@@ -411,9 +405,7 @@ where
                 // Still losing races on the last attempt: a conflict for the
                 // client to retry, not a server failure.
                 warn!(attempt = n, what, error = %e, "exceeded retry limit on conflicting writers");
-                return Err(Error::ConcurrentUpdate(
-                    PROVIDER_CONCURRENT_UPDATE_DETAIL.to_owned(),
-                ));
+                return Err(Error::provider_concurrent_update());
             }
             Err(e) => return Err(e),
         }
@@ -422,9 +414,7 @@ where
         retries = opts.conflict_retry_count,
         what, "exceeded retry limit on resource provider generation conflicts"
     );
-    Err(Error::ConcurrentUpdate(
-        PROVIDER_CONCURRENT_UPDATE_DETAIL.to_owned(),
-    ))
+    Err(Error::provider_concurrent_update())
 }
 
 /// A consumer of the batch as this transaction sees it.
@@ -713,7 +703,7 @@ async fn write(tx: &mut Tx, prepared: &Prepared) -> Result<Attempt> {
     by_id.sort_by_key(|c| c.id.0);
     for c in by_id {
         if consumers::increment_generation(tx, c.id, c.generation).await? != 1 {
-            return Err(Error::ConcurrentUpdate(CONCURRENT_UPDATE_DETAIL.to_owned()));
+            return Err(Error::concurrent_update());
         }
     }
 

@@ -28,10 +28,6 @@ use crate::queries::{consumer_types, consumers};
 /// transient failure before giving up.
 const GET_OR_CREATE_ATTEMPTS: usize = 5;
 
-/// Upstream's text for a generation compare-and-swap that matched no row.
-pub const CONCURRENT_UPDATE_DETAIL: &str =
-    "Another thread concurrently updated the data. Please retry your update";
-
 /// Get-or-create, race-safe on every backend: read; if missing, insert in a
 /// transaction of its own; on a unique violation (another process inserted
 /// first) or a transient failure, read again. `$get` and `$insert` are
@@ -181,7 +177,7 @@ pub async fn update_consumer(
     )
     .await?;
     if matched != 1 {
-        return Err(Error::ConcurrentUpdate(CONCURRENT_UPDATE_DETAIL.to_owned()));
+        return Err(Error::concurrent_update());
     }
     let consumer = consumers::get_by_uuid(&mut tx, read.uuid)
         .await?
@@ -201,7 +197,7 @@ pub async fn increment_generation(db: &Database, read: &Consumer) -> Result<Gene
     let mut tx = db.begin().await?;
     let matched = consumers::increment_generation(&mut tx, read.id, read.generation).await?;
     if matched != 1 {
-        return Err(Error::ConcurrentUpdate(CONCURRENT_UPDATE_DETAIL.to_owned()));
+        return Err(Error::concurrent_update());
     }
     tx.commit().await?;
     Ok(read.generation.next())

@@ -17,10 +17,6 @@ use crate::error::{DbErrorKind, Error, Result};
 use crate::queries::resource_providers::{self as rp_q, StoredProvider};
 use crate::queries::{inventories as q, resource_classes as rc_q};
 
-/// upstream's `ConcurrentUpdateDetected` text, for a lost generation swap.
-const CONCURRENT_UPDATE: &str =
-    "Another thread concurrently updated the data. Please retry your update";
-
 /// The text of the early generation check in upstream's PUT handlers.
 pub const GENERATION_CONFLICT: &str = "resource provider generation conflict";
 
@@ -61,7 +57,7 @@ fn check_generation(stored: &StoredProvider, expected: Option<Generation>) -> Re
 async fn finish(mut tx: Tx, mut stored: StoredProvider) -> Result<ProviderInventories> {
     let read = stored.provider.generation;
     if rp_q::increment_generation(&mut tx, stored.id, read).await? != 1 {
-        return Err(Error::ConcurrentUpdate(CONCURRENT_UPDATE.to_owned()));
+        return Err(Error::concurrent_update());
     }
     stored.provider.generation = read.next();
     let inventories = q::for_provider(&mut tx, stored.id)
@@ -149,7 +145,7 @@ pub(crate) async fn replace_records(
                 // Another writer added it meanwhile: upstream's
                 // DBDuplicateEntry, a concurrent update.
                 Err(Error::Database(e)) if e.kind() == DbErrorKind::UniqueViolation => {
-                    return Err(Error::ConcurrentUpdate(CONCURRENT_UPDATE.to_owned()))
+                    return Err(Error::concurrent_update())
                 }
                 Err(e) => return Err(e),
             }
@@ -206,7 +202,7 @@ pub async fn add_inventory(
         finish(tx, stored).await
     }
     .await
-    .map_err(|e| e.lost_race(CONCURRENT_UPDATE))
+    .map_err(|e| e.lost_race(Error::concurrent_update))
 }
 
 /// Overwrites the provider's inventory of one class (PUT one).
@@ -238,7 +234,7 @@ pub async fn update_inventory(
         finish(tx, stored).await
     }
     .await
-    .map_err(|e| e.lost_race(CONCURRENT_UPDATE))
+    .map_err(|e| e.lost_race(Error::concurrent_update))
 }
 
 /// Replaces all of the provider's inventory (PUT all; DELETE all with an
@@ -263,7 +259,7 @@ pub async fn set_inventories(
         finish(tx, stored).await
     }
     .await
-    .map_err(|e| e.lost_race(CONCURRENT_UPDATE))
+    .map_err(|e| e.lost_race(Error::concurrent_update))
 }
 
 /// Deletes the provider's inventory of one class (DELETE one).
@@ -289,5 +285,5 @@ pub async fn delete_inventory(
         finish(tx, stored).await
     }
     .await
-    .map_err(|e| e.lost_race(CONCURRENT_UPDATE))
+    .map_err(|e| e.lost_race(Error::concurrent_update))
 }

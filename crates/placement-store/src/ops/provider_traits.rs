@@ -18,11 +18,6 @@ use crate::queries::{provider_traits as q, resource_providers as rps, traits};
 pub const GENERATION_CHANGED: &str =
     "Resource provider's generation already changed. Please update the generation and try again.";
 
-/// upstream's `ResourceProviderConcurrentUpdateDetected` text: the
-/// compare-and-swap lost to another writer.
-pub const PROVIDER_CONCURRENT_UPDATE: &str =
-    "Another thread concurrently updated the resource provider data. Please retry your update";
-
 /// A provider and its traits, as `GET` and `PUT …/traits` answer them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProviderTraits {
@@ -62,7 +57,7 @@ pub async fn get_provider_traits(db: &Database, uuid: &str) -> Result<ProviderTr
 /// [`Error::GenerationMismatch`] with [`GENERATION_CHANGED`] for a stale
 /// generation; [`Error::TraitNotFound`] naming the unknown traits (comma
 /// separated); [`Error::ConcurrentUpdate`] with
-/// [`PROVIDER_CONCURRENT_UPDATE`] when another writer won the CAS.
+/// [`PROVIDER_CONCURRENT_UPDATE`](crate::error::PROVIDER_CONCURRENT_UPDATE) when another writer won the CAS.
 #[instrument(skip(db), err(level = "debug"))]
 pub async fn set_provider_traits(
     db: &Database,
@@ -88,7 +83,7 @@ pub async fn set_provider_traits(
         })
     }
     .await
-    .map_err(|e| e.lost_race(PROVIDER_CONCURRENT_UPDATE))
+    .map_err(|e| e.lost_race(Error::provider_concurrent_update))
 }
 
 /// Removes every trait of provider `uuid` (`DELETE …/traits`), guarded by
@@ -96,7 +91,7 @@ pub async fn set_provider_traits(
 ///
 /// # Errors
 /// [`Error::ResourceProviderNotFound`]; [`Error::ConcurrentUpdate`] with
-/// [`PROVIDER_CONCURRENT_UPDATE`] when another writer won the CAS.
+/// [`PROVIDER_CONCURRENT_UPDATE`](crate::error::PROVIDER_CONCURRENT_UPDATE) when another writer won the CAS.
 #[instrument(skip(db), err(level = "debug"))]
 pub async fn delete_provider_traits(db: &Database, uuid: &str) -> Result<()> {
     async {
@@ -108,7 +103,7 @@ pub async fn delete_provider_traits(db: &Database, uuid: &str) -> Result<()> {
         tx.commit().await
     }
     .await
-    .map_err(|e| e.lost_race(PROVIDER_CONCURRENT_UPDATE))
+    .map_err(|e| e.lost_race(Error::provider_concurrent_update))
 }
 
 /// The traits named, looked up as upstream's `get_all(name_in=…)` does (so
@@ -155,9 +150,7 @@ async fn replace(
         q::add(tx, rp_id, *id).await?;
     }
     if rps::increment_generation(tx, rp_id, generation).await? != 1 {
-        return Err(Error::ConcurrentUpdate(
-            PROVIDER_CONCURRENT_UPDATE.to_owned(),
-        ));
+        return Err(Error::provider_concurrent_update());
     }
     Ok(generation.next())
 }

@@ -19,7 +19,6 @@ use tracing::{instrument, warn};
 
 use crate::db::{Database, Tx};
 use crate::error::{DbErrorKind, Error, Result};
-use crate::ops::provider_traits::PROVIDER_CONCURRENT_UPDATE;
 use crate::queries::{self, resource_classes, resource_providers as q, traits};
 
 /// upstream's reason when a parent uuid names no provider.
@@ -375,11 +374,7 @@ pub async fn delete_resource_provider(db: &Database, uuid: &str) -> Result<()> {
     // that allocation. A child created meanwhile trips the foreign key.
     match q::delete(&mut tx, me.id, me.provider.generation).await {
         Ok(1) => {}
-        Ok(_) => {
-            return Err(Error::ConcurrentUpdate(
-                PROVIDER_CONCURRENT_UPDATE.to_owned(),
-            ))
-        }
+        Ok(_) => return Err(Error::provider_concurrent_update()),
         Err(Error::Database(e)) if e.kind() == DbErrorKind::ForeignKeyViolation => {
             return Err(Error::CannotDeleteParentResourceProvider)
         }

@@ -9,29 +9,26 @@ use crate::params;
 /// The aggregates of provider `rp_id` as `(id, uuid)`, in aggregate id
 /// order (upstream's statement has no ORDER BY).
 pub(crate) async fn for_provider(tx: &mut Tx, rp_id: i64) -> Result<Vec<(i64, String)>> {
-    tx.fetch_all(
+    tx.fetch_all_with(
         r"SELECT a.id, a.uuid
   FROM placement_aggregates a
   JOIN resource_provider_aggregates rpa ON rpa.aggregate_id = a.id
  WHERE rpa.resource_provider_id = ?
  ORDER BY a.id",
         params![rp_id],
+        |r| Ok((r.get_i64(0)?, r.get_string(1)?)),
     )
-    .await?
-    .iter()
-    .map(|r| Ok((r.get_i64(0)?, r.get_string(1)?)))
-    .collect()
+    .await
 }
 
 /// The internal id of aggregate `uuid`, when it has been seen before.
 pub(crate) async fn id_by_uuid(tx: &mut Tx, uuid: &str) -> Result<Option<i64>> {
-    tx.fetch_optional(
+    tx.fetch_optional_with(
         r"SELECT id FROM placement_aggregates WHERE uuid = ?",
         params![uuid],
+        |r| r.get_i64(0),
     )
-    .await?
-    .map(|r| r.get_i64(0))
-    .transpose()
+    .await
 }
 
 /// Inserts aggregate `uuid`; an existing uuid is a unique violation.

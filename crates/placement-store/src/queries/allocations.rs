@@ -76,11 +76,10 @@ pub(crate) async fn for_consumer(
           WHERE a.consumer_id = ?
           ORDER BY rp.id, rc.id, a.id"
     );
-    tx.fetch_all(&sql, params![uuid])
-        .await?
-        .iter()
-        .map(|r| Ok((consumer_from_row(r)?, allocation_from_row(r, 11)?)))
-        .collect()
+    tx.fetch_all_with(&sql, params![uuid], |r| {
+        Ok((consumer_from_row(r)?, allocation_from_row(r, 11)?))
+    })
+    .await
 }
 
 /// Every allocation row of the consumers `uuids`, with or without a
@@ -99,9 +98,10 @@ pub(crate) async fn for_consumers(tx: &mut Tx, uuids: &[String]) -> Result<Vec<S
             marks(chunk.len())
         );
         let params: Vec<Value> = chunk.iter().map(Value::from).collect();
-        for r in tx.fetch_all(&sql, &params).await? {
-            out.push(allocation_from_row(&r, 0)?);
-        }
+        out.extend(
+            tx.fetch_all_with(&sql, &params, |r| allocation_from_row(r, 0))
+                .await?,
+        );
     }
     Ok(out)
 }
@@ -121,7 +121,7 @@ pub(crate) struct ProviderRow {
 /// The allocations against provider `provider_id`, in consumer then class
 /// id order.
 pub(crate) async fn for_provider(tx: &mut Tx, provider_id: i64) -> Result<Vec<ProviderRow>> {
-    tx.fetch_all(
+    tx.fetch_all_with(
         r"SELECT a.consumer_id, c.generation, rc.name, a.used, a.created_at, a.updated_at
           FROM allocations a
           INNER JOIN resource_classes rc ON a.resource_class_id = rc.id
@@ -131,20 +131,18 @@ pub(crate) async fn for_provider(tx: &mut Tx, provider_id: i64) -> Result<Vec<Pr
           WHERE a.resource_provider_id = ?
           ORDER BY a.consumer_id, a.resource_class_id, a.id",
         params![provider_id],
+        |r| {
+            Ok(ProviderRow {
+                consumer: r.get_string(0)?,
+                consumer_generation: Generation(r.get_opt_i64(1)?.unwrap_or(0)),
+                class_name: r.get_string(2)?,
+                used: r.get_i64(3)?,
+                created_at: r.get_opt_timestamp(4)?,
+                updated_at: r.get_opt_timestamp(5)?,
+            })
+        },
     )
-    .await?
-    .iter()
-    .map(|r| {
-        Ok(ProviderRow {
-            consumer: r.get_string(0)?,
-            consumer_generation: Generation(r.get_opt_i64(1)?.unwrap_or(0)),
-            class_name: r.get_string(2)?,
-            used: r.get_i64(3)?,
-            created_at: r.get_opt_timestamp(4)?,
-            updated_at: r.get_opt_timestamp(5)?,
-        })
-    })
-    .collect()
+    .await
 }
 
 /// Usage per (provider id, class id) over the given providers and classes
@@ -172,11 +170,10 @@ pub(crate) async fn usage(
         .copied()
         .map(Value::Int)
         .collect();
-    tx.fetch_all(&sql, &params)
-        .await?
-        .iter()
-        .map(|r| Ok((r.get_i64(0)?, r.get_i64(1)?, r.get_opt_i64(2)?.unwrap_or(0))))
-        .collect()
+    tx.fetch_all_with(&sql, &params, |r| {
+        Ok((r.get_i64(0)?, r.get_i64(1)?, r.get_opt_i64(2)?.unwrap_or(0)))
+    })
+    .await
 }
 
 /// One inventory with the usage already allocated against it: a row of
@@ -231,23 +228,20 @@ pub(crate) async fn capacity(
         .copied()
         .map(Value::Int)
         .collect();
-    tx.fetch_all(&sql, &params)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(CapacityRow {
-                provider_id: r.get_i64(0)?,
-                class_id: r.get_i64(1)?,
-                total: r.get_i64(2)?,
-                reserved: r.get_i64(3)?,
-                allocation_ratio: r.get_f64(4)?,
-                min_unit: r.get_i64(5)?,
-                max_unit: r.get_i64(6)?,
-                step_size: r.get_i64(7)?,
-                used: r.get_opt_i64(8)?,
-            })
+    tx.fetch_all_with(&sql, &params, |r| {
+        Ok(CapacityRow {
+            provider_id: r.get_i64(0)?,
+            class_id: r.get_i64(1)?,
+            total: r.get_i64(2)?,
+            reserved: r.get_i64(3)?,
+            allocation_ratio: r.get_f64(4)?,
+            min_unit: r.get_i64(5)?,
+            max_unit: r.get_i64(6)?,
+            step_size: r.get_i64(7)?,
+            used: r.get_opt_i64(8)?,
         })
-        .collect()
+    })
+    .await
 }
 
 /// The ids of every allocation row of the consumers `uuids`. A plain read,
@@ -261,9 +255,7 @@ pub(crate) async fn ids_for_consumers(tx: &mut Tx, uuids: &[String]) -> Result<V
             marks(chunk.len())
         );
         let params: Vec<Value> = chunk.iter().map(Value::from).collect();
-        for r in tx.fetch_all(&sql, &params).await? {
-            out.push(r.get_i64(0)?);
-        }
+        out.extend(tx.fetch_all_with(&sql, &params, |r| r.get_i64(0)).await?);
     }
     Ok(out)
 }

@@ -44,9 +44,12 @@ async fn ids_by_key(tx: &mut Tx, select: &str, keys: &[String]) -> Result<HashMa
     for chunk in keys.chunks(CHUNK) {
         let sql = format!("{select} IN ({})", placeholders(chunk.len()));
         let params: Vec<Value> = chunk.iter().map(Value::from).collect();
-        for row in tx.fetch_all(&sql, &params).await? {
-            let id = row.get_i64(0)?;
-            let key = row.get_string(1)?;
+        let rows = tx
+            .fetch_all_with(&sql, &params, |row| {
+                Ok((row.get_i64(0)?, row.get_string(1)?))
+            })
+            .await?;
+        for (id, key) in rows {
             if chunk.contains(&key) {
                 found.insert(key, id);
             }
@@ -126,10 +129,8 @@ pub(crate) async fn any_root_with_traits(
         params.extend(forbidden.iter().copied().map(Value::from));
     }
     sql.push_str(" ORDER BY rp.id LIMIT 1");
-    tx.fetch_optional(&sql, &params)
-        .await?
-        .map(|r| r.get_i64(0))
-        .transpose()
+    tx.fetch_optional_with(&sql, &params, |r| r.get_i64(0))
+        .await
 }
 
 /// Whether some provider is a member of at least one aggregate of every
@@ -147,7 +148,7 @@ pub(crate) async fn any_provider_in_every_set(tx: &mut Tx, sets: &[Vec<i64>]) ->
         params.extend(set.iter().copied().map(Value::from));
     }
     sql.push_str(" LIMIT 1");
-    Ok(tx.fetch_optional(&sql, &params).await?.is_some())
+    tx.exists(&sql, &params).await
 }
 
 /// Deployment-wide facts that pick the engine's code paths: whether any
@@ -156,17 +157,16 @@ pub(crate) async fn deployment_flags(
     tx: &mut Tx,
     shares_trait: Option<i64>,
 ) -> Result<(bool, bool)> {
-    let row = tx
-        .fetch_one(
+    tx.fetch_one_with(
             r"SELECT
                 CASE WHEN EXISTS (SELECT 1 FROM resource_providers
                                   WHERE parent_provider_id IS NOT NULL) THEN 1 ELSE 0 END,
                 CASE WHEN EXISTS (SELECT 1 FROM resource_provider_traits
                                   WHERE trait_id = ?) THEN 1 ELSE 0 END",
             &[Value::from(shares_trait.unwrap_or(-1))],
+            |row| Ok((row.get_i64(0)? != 0, row.get_i64(1)? != 0)),
         )
-        .await?;
-    Ok((row.get_i64(0)? != 0, row.get_i64(1)? != 0))
+        .await
 }
 
 /// One amount of one class a group asks for, and the tree it must come
@@ -327,9 +327,7 @@ pub(crate) async fn snapshot_providers(
         placeholders(classes.len())
     );
     params.extend(classes.iter().copied().map(Value::from));
-    let rows = tx.fetch_all(&sql, &params).await?;
-    rows.iter()
-        .map(|r| {
+    tx.fetch_all_with(&sql, &params, |r| {
             let inventory = match r.get_opt_i64(4)? {
                 None => None,
                 Some(class) => Some(InventoryRow {
@@ -351,7 +349,7 @@ pub(crate) async fn snapshot_providers(
                 inventory,
             })
         })
-        .collect()
+        .await
 }
 
 /// What [`snapshot_memberships`] reads: (provider id, trait id) and
@@ -380,14 +378,16 @@ pub(crate) async fn snapshot_memberships(
           WHERE rp.root_provider_id IN (SELECT id FROM kept_roots)"
     );
     let mut out = Memberships::default();
-    for r in tx.fetch_all(&sql, &params).await? {
+    tx.fetch_all_with(&sql, &params, |r| {
         let pair = (r.get_i64(1)?, r.get_i64(2)?);
         if r.get_i64(0)? == 0 {
             out.traits.push(pair);
         } else {
             out.aggregates.push(pair);
         }
-    }
+        Ok(())
+    })
+    .await?;
     Ok(out)
 }
 
@@ -448,8 +448,8 @@ pub(crate) async fn summaries(tx: &mut Tx, key: SummaryKey, ids: &[i64]) -> Resu
     for chunk in ids.chunks(CHUNK) {
         let list = placeholders(chunk.len());
         let params: Vec<Value> = chunk.iter().copied().map(Value::from).collect();
-        let rows = tx
-            .fetch_all(
+        let providers = tx
+            .fetch_all_with(
                 &format!(
                     r"SELECT rp.id, rp.uuid, p.uuid, r.uuid
                       FROM resource_providers rp
@@ -458,18 +458,19 @@ pub(crate) async fn summaries(tx: &mut Tx, key: SummaryKey, ids: &[i64]) -> Resu
                       WHERE {col} IN ({list})"
                 ),
                 &params,
+                |r| {
+                    Ok(SummaryProviderRow {
+                        id: r.get_i64(0)?,
+                        uuid: r.get_string(1)?,
+                        parent_uuid: r.get_opt_string(2)?,
+                        root_uuid: r.get_string(3)?,
+                    })
+                },
             )
             .await?;
-        for r in &rows {
-            out.providers.push(SummaryProviderRow {
-                id: r.get_i64(0)?,
-                uuid: r.get_string(1)?,
-                parent_uuid: r.get_opt_string(2)?,
-                root_uuid: r.get_string(3)?,
-            });
-        }
-        let rows = tx
-            .fetch_all(
+        out.providers.extend(providers);
+        let traits = tx
+            .fetch_all_with(
                 &format!(
                     r"SELECT x.resource_provider_id, t.name
                       FROM resource_provider_traits x
@@ -479,13 +480,12 @@ pub(crate) async fn summaries(tx: &mut Tx, key: SummaryKey, ids: &[i64]) -> Resu
                       ORDER BY x.resource_provider_id, x.trait_id"
                 ),
                 &params,
+                |r| Ok((r.get_i64(0)?, r.get_string(1)?)),
             )
             .await?;
-        for r in &rows {
-            out.traits.push((r.get_i64(0)?, r.get_string(1)?));
-        }
-        let rows = tx
-            .fetch_all(
+        out.traits.extend(traits);
+        let inventories = tx
+            .fetch_all_with(
                 &format!(
                     r"SELECT i.resource_provider_id, i.resource_class_id, rc.name,
                              i.total, i.reserved, i.allocation_ratio,
@@ -498,16 +498,15 @@ pub(crate) async fn summaries(tx: &mut Tx, key: SummaryKey, ids: &[i64]) -> Resu
                       WHERE {col} IN ({list})"
                 ),
                 &params,
+                summary_inventory,
             )
             .await?;
-        for r in &rows {
-            out.inventories.push(summary_inventory(r)?);
-        }
+        out.inventories.extend(inventories);
     }
     Ok(out)
 }
 
-fn summary_inventory(r: &Row) -> Result<SummaryInventoryRow> {
+fn summary_inventory(r: &Row<'_>) -> Result<SummaryInventoryRow> {
     Ok(SummaryInventoryRow {
         provider: r.get_i64(0)?,
         class: r.get_i64(1)?,

@@ -8,19 +8,17 @@ use crate::error::Result;
 use crate::params;
 
 pub(crate) async fn get_by_name(tx: &mut Tx, name: &str) -> Result<Option<ConsumerType>> {
-    let row = tx
-        .fetch_optional(
-            r"SELECT id, name FROM consumer_types WHERE name = ?",
-            params![name],
-        )
-        .await?;
-    row.map(|r| {
-        Ok(ConsumerType {
-            id: ConsumerTypeId(r.get_i64(0)?),
-            name: r.get_string(1)?,
-        })
-    })
-    .transpose()
+    tx.fetch_optional_with(
+        r"SELECT id, name FROM consumer_types WHERE name = ?",
+        params![name],
+        |r| {
+            Ok(ConsumerType {
+                id: ConsumerTypeId(r.get_i64(0)?),
+                name: r.get_string(1)?,
+            })
+        },
+    )
+    .await
 }
 
 /// Fails with a unique violation when the name exists.

@@ -20,8 +20,8 @@ LEFT OUTER JOIN consumer_types ct ON c.consumer_type_id = ct.id";
 /// A consumer from the first eleven columns of `r`, in [`SELECT_CONSUMER`]'s
 /// order; other queries that join consumers put those columns first.
 pub(crate) fn consumer_from_row(r: &Row) -> Result<Consumer> {
-    let uuid_text = r.get_string(1)?;
-    let uuid = uuid_text
+    let uuid = r
+        .get_str(1)?
         .parse::<ConsumerUuid>()
         .map_err(|e| DbError::other(format!("consumers.uuid: {e}")))?;
     let consumer_type = match r.get_opt_i64(9)? {
@@ -51,11 +51,8 @@ pub(crate) fn consumer_from_row(r: &Row) -> Result<Consumer> {
 
 pub(crate) async fn get_by_uuid(tx: &mut Tx, uuid: ConsumerUuid) -> Result<Option<Consumer>> {
     let sql = format!("{SELECT_CONSUMER} WHERE c.uuid = ?");
-    tx.fetch_optional(&sql, params![uuid.to_string()])
-        .await?
-        .as_ref()
-        .map(consumer_from_row)
-        .transpose()
+    tx.fetch_optional_with(&sql, params![uuid.to_string()], consumer_from_row)
+        .await
 }
 
 /// Inserts a consumer at generation 0; a duplicate UUID is a unique violation.
@@ -169,13 +166,13 @@ pub(crate) async fn create_missing_for_allocations(
 
 /// How many distinct allocation consumer ids have no consumer row.
 pub(crate) async fn count_missing_for_allocations(tx: &mut Tx) -> Result<i64> {
-    tx.fetch_one(
+    tx.fetch_one_with(
         r"SELECT COUNT(DISTINCT a.consumer_id)
           FROM allocations a
           LEFT OUTER JOIN consumers c ON a.consumer_id = c.uuid
           WHERE c.id IS NULL",
         params![],
+        |r| r.get_i64(0),
     )
-    .await?
-    .get_i64(0)
+    .await
 }

@@ -28,7 +28,7 @@ fn from_row(r: &Row) -> Result<(i64, Inventory)> {
 
 /// The provider's inventories with their class ids, in class id order.
 pub(crate) async fn for_provider(tx: &mut Tx, provider_id: i64) -> Result<Vec<(i64, Inventory)>> {
-    tx.fetch_all(
+    tx.fetch_all_with(
         r"SELECT i.resource_class_id, rc.name, i.total, i.reserved, i.min_unit,
                  i.max_unit, i.step_size, i.allocation_ratio, i.created_at, i.updated_at
           FROM inventories i
@@ -36,11 +36,9 @@ pub(crate) async fn for_provider(tx: &mut Tx, provider_id: i64) -> Result<Vec<(i
           WHERE i.resource_provider_id = ?
           ORDER BY i.resource_class_id",
         params![provider_id],
+        from_row,
     )
-    .await?
-    .iter()
-    .map(from_row)
-    .collect()
+    .await
 }
 
 /// Inserts one record; a unique violation means the class is already there.
@@ -124,19 +122,13 @@ pub(crate) async fn allocated_classes(
     );
     let mut values = vec![Value::from(provider_id)];
     values.extend(class_ids.iter().map(|id| Value::from(*id)));
-    tx.fetch_all(&sql, &values)
-        .await?
-        .iter()
-        .map(|row| row.get_string(1))
-        .collect()
+    tx.fetch_all_with(&sql, &values, |row| row.get_string(1))
+        .await
 }
 
 /// Total used of one class on the provider, if any allocations exist.
 pub(crate) async fn usage(tx: &mut Tx, provider_id: i64, class_id: i64) -> Result<Option<i64>> {
-    tx.fetch_one(
+    tx.fetch_one_with(
         r"SELECT SUM(used) FROM allocations WHERE resource_provider_id = ? AND resource_class_id = ?",
-        params![provider_id, class_id],
-    )
-    .await?
-    .get_opt_i64(0)
+        params![provider_id, class_id], |r| r.get_opt_i64(0)).await
 }

@@ -39,10 +39,8 @@ pub(crate) async fn get_id(
     table: OwnerTable,
     external_id: &str,
 ) -> Result<Option<i64>> {
-    tx.fetch_optional(table.select(), params![external_id])
-        .await?
-        .map(|r| r.get_i64(0))
-        .transpose()
+    tx.fetch_optional_with(table.select(), params![external_id], |r| r.get_i64(0))
+        .await
 }
 
 /// Inserts a row; fails with a unique violation when the external id exists.

@@ -27,18 +27,16 @@ fn from_row(r: &Row) -> Result<ProviderTrait> {
 /// The traits of provider `rp_id`, in trait id order (upstream's statement
 /// has no ORDER BY; its plans read the association's index in that order).
 pub(crate) async fn for_provider(tx: &mut Tx, rp_id: i64) -> Result<Vec<ProviderTrait>> {
-    tx.fetch_all(
+    tx.fetch_all_with(
         r"SELECT t.id, t.name, t.created_at, t.updated_at
   FROM traits t
   JOIN resource_provider_traits rpt ON rpt.trait_id = t.id
  WHERE rpt.resource_provider_id = ?
  ORDER BY t.id",
         params![rp_id],
+        from_row,
     )
-    .await?
-    .iter()
-    .map(from_row)
-    .collect()
+    .await
 }
 
 /// Associates trait `trait_id` with provider `rp_id`.

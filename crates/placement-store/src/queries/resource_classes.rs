@@ -21,24 +21,22 @@ fn from_row(row: &Row) -> Result<ResourceClass> {
 
 /// Every class, standard and custom, in id order.
 pub(crate) async fn all(tx: &mut Tx) -> Result<Vec<ResourceClass>> {
-    let rows = tx
-        .fetch_all(
-            r"SELECT id, name, created_at, updated_at FROM resource_classes ORDER BY id",
-            params![],
-        )
-        .await?;
-    rows.iter().map(from_row).collect()
+    tx.fetch_all_with(
+        r"SELECT id, name, created_at, updated_at FROM resource_classes ORDER BY id",
+        params![],
+        from_row,
+    )
+    .await
 }
 
 /// The class with this name, if any.
 pub(crate) async fn get_by_name(tx: &mut Tx, name: &str) -> Result<Option<ResourceClass>> {
-    let row = tx
-        .fetch_optional(
-            r"SELECT id, name, created_at, updated_at FROM resource_classes WHERE name = ?",
-            params![name],
-        )
-        .await?;
-    row.as_ref().map(from_row).transpose()
+    tx.fetch_optional_with(
+        r"SELECT id, name, created_at, updated_at FROM resource_classes WHERE name = ?",
+        params![name],
+        from_row,
+    )
+    .await
 }
 
 /// The id the next custom class gets: one more than the largest id stored,
@@ -46,10 +44,12 @@ pub(crate) async fn get_by_name(tx: &mut Tx, name: &str) -> Result<Option<Resour
 /// are not taken from a sequence: upstream never advances one, so a
 /// sequence would hand out ids that upstream's processes also pick.
 pub(crate) async fn next_custom_id(tx: &mut Tx) -> Result<i64> {
-    let row = tx
-        .fetch_one(r"SELECT MAX(id) FROM resource_classes", params![])
-        .await?;
-    let max = row.get_opt_i64(0)?.unwrap_or(0);
+    let max = tx
+        .fetch_one_with(r"SELECT MAX(id) FROM resource_classes", params![], |r| {
+            r.get_opt_i64(0)
+        })
+        .await?
+        .unwrap_or(0);
     Ok(max.saturating_add(1).max(MIN_CUSTOM_ID))
 }
 
@@ -91,10 +91,10 @@ pub(crate) async fn delete(tx: &mut Tx, id: ResourceClassId) -> Result<u64> {
 
 /// How many inventories are of this class.
 pub(crate) async fn count_inventories(tx: &mut Tx, id: ResourceClassId) -> Result<i64> {
-    tx.fetch_one(
+    tx.fetch_one_with(
         r"SELECT COUNT(*) FROM inventories WHERE resource_class_id = ?",
         params![id.0],
+        |r| r.get_i64(0),
     )
-    .await?
-    .get_i64(0)
+    .await
 }

@@ -38,17 +38,13 @@ fn from_row(r: &Row) -> Result<StoredProvider> {
     Ok(StoredProvider {
         id: r.get_i64(0)?,
         provider: ResourceProvider {
-            uuid: parse_uuid(&r.get_string(1)?)?,
+            uuid: parse_uuid(r.get_str(1)?)?,
             name: r.get_opt_string(2)?.unwrap_or_default(),
             generation: Generation(r.get_opt_i64(3)?.unwrap_or(0)),
             created_at: r.get_opt_timestamp(4)?,
             updated_at: r.get_opt_timestamp(5)?,
-            root_provider_uuid: parse_uuid(&r.get_string(6)?)?,
-            parent_provider_uuid: r
-                .get_opt_string(7)?
-                .as_deref()
-                .map(parse_uuid)
-                .transpose()?,
+            root_provider_uuid: parse_uuid(r.get_str(6)?)?,
+            parent_provider_uuid: r.get_opt_str(7)?.map(parse_uuid).transpose()?,
         },
         parent_id: r.get_opt_i64(8)?,
         root_id: r.get_i64(9)?,
@@ -58,21 +54,13 @@ fn from_row(r: &Row) -> Result<StoredProvider> {
 /// The provider whose stored uuid is exactly `uuid`.
 pub(crate) async fn get_by_uuid(tx: &mut Tx, uuid: &str) -> Result<Option<StoredProvider>> {
     let sql = format!("{SELECT_PROVIDER} WHERE rp.uuid = ?");
-    tx.fetch_optional(&sql, params![uuid])
-        .await?
-        .as_ref()
-        .map(from_row)
-        .transpose()
+    tx.fetch_optional_with(&sql, params![uuid], from_row).await
 }
 
 /// Every provider in the tree rooted at `root_id`, in id order.
 pub(crate) async fn in_tree(tx: &mut Tx, root_id: i64) -> Result<Vec<StoredProvider>> {
     let sql = format!("{SELECT_PROVIDER} WHERE rp.root_provider_id = ? ORDER BY rp.id");
-    tx.fetch_all(&sql, params![root_id])
-        .await?
-        .iter()
-        .map(from_row)
-        .collect()
+    tx.fetch_all_with(&sql, params![root_id], from_row).await
 }
 
 /// The conditions of one list query, built from already-resolved internal
@@ -136,6 +124,21 @@ fn marks(n: usize) -> String {
 /// The providers matching every condition, in id order (upstream's query
 /// has no ORDER BY; every backend returns it in primary-key order).
 pub(crate) async fn list(tx: &mut Tx, c: &ListConditions) -> Result<Vec<ResourceProvider>> {
+    let (sql, params) = filtered(c, " ORDER BY rp.id");
+    tx.fetch_all_with(&sql, &params, |r| from_row(r).map(|s| s.provider))
+        .await
+}
+
+/// Whether any provider matches `conditions` (upstream returns an empty
+/// list early when a trait or aggregate filter matches nothing, before it
+/// looks at later filters). Reads one row at most.
+pub(crate) async fn any_matches(tx: &mut Tx, conditions: &ListConditions) -> Result<bool> {
+    let (sql, params) = filtered(conditions, " LIMIT 1");
+    tx.exists(&sql, &params).await
+}
+
+/// The provider select with every condition of `c`, then `tail`.
+fn filtered(c: &ListConditions, tail: &str) -> (String, Vec<Value>) {
     let mut conditions: Vec<String> = Vec::new();
     let mut params: Vec<Value> = Vec::new();
     if let Some(name) = &c.name {
@@ -201,19 +204,8 @@ pub(crate) async fn list(tx: &mut Tx, c: &ListConditions) -> Result<Vec<Resource
         sql.push_str(" WHERE ");
         sql.push_str(&conditions.join(" AND "));
     }
-    sql.push_str(" ORDER BY rp.id");
-    tx.fetch_all(&sql, &params)
-        .await?
-        .iter()
-        .map(|r| from_row(r).map(|s| s.provider))
-        .collect()
-}
-
-/// Whether any provider matches `conditions` (upstream returns an empty
-/// list early when a trait or aggregate filter matches nothing, before it
-/// looks at later filters).
-pub(crate) async fn any_matches(tx: &mut Tx, conditions: &ListConditions) -> Result<bool> {
-    Ok(!list(tx, conditions).await?.is_empty())
+    sql.push_str(tail);
+    (sql, params)
 }
 
 /// Inserts a provider; a unique violation means the uuid or name is taken.
@@ -278,23 +270,21 @@ pub(crate) async fn set_root(
 
 /// Whether some provider has `id` as its parent.
 pub(crate) async fn has_children(tx: &mut Tx, id: i64) -> Result<bool> {
-    let row = tx
-        .fetch_optional(
-            r"SELECT id FROM resource_providers WHERE parent_provider_id = ? LIMIT 1",
-            params![id],
-        )
-        .await?;
-    Ok(row.is_some())
+    tx.exists(
+        r"SELECT id FROM resource_providers WHERE parent_provider_id = ? LIMIT 1",
+        params![id],
+    )
+    .await
 }
 
 /// How many allocation rows name the provider.
 pub(crate) async fn count_allocations(tx: &mut Tx, id: i64) -> Result<i64> {
-    tx.fetch_one(
+    tx.fetch_one_with(
         r"SELECT COUNT(*) FROM allocations WHERE resource_provider_id = ?",
         params![id],
+        |r| r.get_i64(0),
     )
-    .await?
-    .get_i64(0)
+    .await
 }
 
 /// Removes the provider's inventories, aggregate and trait associations
@@ -316,8 +306,14 @@ pub(crate) async fn delete_dependents(tx: &mut Tx, id: i64) -> Result<()> {
     )
     .await?;
     tx.execute(
-        r"UPDATE resource_providers SET root_provider_id = ? WHERE id = ? AND root_provider_id = ?",
-        &[Value::Null(SqlType::Int), Value::Int(id), Value::Int(id)],
+        r"UPDATE resource_providers SET root_provider_id = ?, updated_at = ?
+          WHERE id = ? AND root_provider_id = ?",
+        &[
+            Value::Null(SqlType::Int),
+            Value::from(super::utcnow()),
+            Value::Int(id),
+            Value::Int(id),
+        ],
     )
     .await?;
     Ok(())
@@ -344,21 +340,25 @@ pub(crate) async fn lock_by_uuids(tx: &mut Tx, uuids: &[&str]) -> Result<()> {
     let sql =
         format!("SELECT id FROM resource_providers WHERE uuid IN ({marks}) ORDER BY id FOR UPDATE");
     let values: Vec<Value> = uuids.iter().map(|u| Value::from(*u)).collect();
-    tx.fetch_all(&sql, &values).await?;
+    tx.fetch_all_with(&sql, &values, |_| Ok(())).await?;
     Ok(())
 }
 
 /// The generation compare-and-swap (upstream's `increment_generation`):
 /// sets `new` where the row still has `expected`; returns how many rows
-/// matched, which callers require to be one.
+/// matched, which callers require to be one. It stamps `updated_at` as
+/// every UPDATE upstream issues on this table does (the column's
+/// `onupdate`), so `Last-Modified` moves with each inventory, allocation,
+/// trait or aggregate write.
 pub(crate) async fn increment_generation(
     tx: &mut Tx,
     id: i64,
     expected: Generation,
 ) -> Result<u64> {
     tx.execute(
-        r"UPDATE resource_providers SET generation = ? WHERE id = ? AND generation = ?",
-        params![expected.next().0, id, expected.0],
+        r"UPDATE resource_providers SET generation = ?, updated_at = ?
+          WHERE id = ? AND generation = ?",
+        params![expected.next().0, super::utcnow(), id, expected.0],
     )
     .await
 }
@@ -373,20 +373,18 @@ pub(crate) async fn aggregate_ids(tx: &mut Tx, uuids: &[&str]) -> Result<Vec<(St
         marks(uuids.len())
     );
     let params: Vec<Value> = uuids.iter().map(|u| Value::from(*u)).collect();
-    tx.fetch_all(&sql, &params)
-        .await?
-        .iter()
-        .map(|r| Ok((r.get_string(0)?, r.get_i64(1)?)))
-        .collect()
+    tx.fetch_all_with(&sql, &params, |r| Ok((r.get_string(0)?, r.get_i64(1)?)))
+        .await
 }
 
 /// Sets `root_provider_id = id` on up to `limit` providers that have none
-/// (providers written before nested trees existed). Returns how many.
+/// (providers written before nested trees existed), stamping `updated_at`
+/// as upstream's UPDATE does. Returns how many.
 pub(crate) async fn set_missing_root_ids(tx: &mut Tx, limit: u64) -> Result<u64> {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     // The extra derived table lets MySQL read the table it updates.
     tx.execute(
-        r"UPDATE resource_providers SET root_provider_id = id
+        r"UPDATE resource_providers SET root_provider_id = id, updated_at = ?
           WHERE id IN (
             SELECT id FROM (
               SELECT id FROM resource_providers
@@ -395,17 +393,17 @@ pub(crate) async fn set_missing_root_ids(tx: &mut Tx, limit: u64) -> Result<u64>
               LIMIT ?
             ) AS subq
           )",
-        params![limit],
+        params![super::utcnow(), limit],
     )
     .await
 }
 
 /// How many providers lack a root provider id.
 pub(crate) async fn count_missing_root_ids(tx: &mut Tx) -> Result<i64> {
-    tx.fetch_one(
+    tx.fetch_one_with(
         r"SELECT COUNT(*) FROM resource_providers WHERE root_provider_id IS NULL",
         params![],
+        |r| r.get_i64(0),
     )
-    .await?
-    .get_i64(0)
+    .await
 }

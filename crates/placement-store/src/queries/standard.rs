@@ -15,16 +15,20 @@ const ROWS_PER_INSERT: usize = 100;
 
 /// Every resource class name stored, custom ones included.
 pub(crate) async fn resource_class_names(tx: &mut Tx) -> Result<HashSet<String>> {
-    let rows = tx
-        .fetch_all(r"SELECT name FROM resource_classes", params![])
+    let names = tx
+        .fetch_all_with(r"SELECT name FROM resource_classes", params![], |r| {
+            r.get_string(0)
+        })
         .await?;
-    rows.iter().map(|r| r.get_string(0)).collect()
+    Ok(names.into_iter().collect())
 }
 
 /// Every trait name stored, custom ones included.
 pub(crate) async fn trait_names(tx: &mut Tx) -> Result<HashSet<String>> {
-    let rows = tx.fetch_all(r"SELECT name FROM traits", params![]).await?;
-    rows.iter().map(|r| r.get_string(0)).collect()
+    let names = tx
+        .fetch_all_with(r"SELECT name FROM traits", params![], |r| r.get_string(0))
+        .await?;
+    Ok(names.into_iter().collect())
 }
 
 /// Inserts resource classes with the ids given (standard classes have fixed

@@ -33,13 +33,8 @@ fn from_row(r: &Row) -> Result<StoredTrait> {
 /// candidates are checked again here.
 pub(crate) async fn get_by_name(tx: &mut Tx, name: &str) -> Result<Option<StoredTrait>> {
     let sql = format!("{SELECT_TRAIT} WHERE t.name = ?");
-    for row in tx.fetch_all(&sql, params![name]).await? {
-        let stored = from_row(&row)?;
-        if stored.trait_.name == name {
-            return Ok(Some(stored));
-        }
-    }
-    Ok(None)
+    let candidates = tx.fetch_all_with(&sql, params![name], from_row).await?;
+    Ok(candidates.into_iter().find(|c| c.trait_.name == name))
 }
 
 /// The traits matching `filter`: by name when `name_in` is given, oldest
@@ -88,11 +83,8 @@ pub(crate) async fn list(tx: &mut Tx, filter: &TraitFilter) -> Result<Vec<Trait>
     }
     sql.push_str(" ORDER BY t.id");
     let mut traits = tx
-        .fetch_all(&sql, &params)
-        .await?
-        .iter()
-        .map(|r| from_row(r).map(|s| s.trait_))
-        .collect::<Result<Vec<_>>>()?;
+        .fetch_all_with(&sql, &params, |r| from_row(r).map(|s| s.trait_))
+        .await?;
     if filter.name_in.is_some() {
         traits.sort_by(|a, b| a.name.cmp(&b.name));
     }
@@ -110,12 +102,12 @@ pub(crate) async fn insert(tx: &mut Tx, name: &str, created_at: NaiveDateTime) -
 
 /// How many providers have the trait.
 pub(crate) async fn count_providers(tx: &mut Tx, trait_id: i64) -> Result<i64> {
-    tx.fetch_one(
+    tx.fetch_one_with(
         r"SELECT COUNT(*) FROM resource_provider_traits WHERE trait_id = ?",
         params![trait_id],
+        |r| r.get_i64(0),
     )
-    .await?
-    .get_i64(0)
+    .await
 }
 
 /// Deletes a trait row; returns how many went (0 when it was already gone).

@@ -5,20 +5,17 @@ use crate::db::{Row, Tx, Value};
 use crate::error::Result;
 use crate::params;
 
-/// (class name, amount) pairs from a two-column result.
-fn pairs(rows: &[Row]) -> Result<Vec<(String, i64)>> {
-    rows.iter()
-        .map(|r| Ok((r.get_string(0)?, r.get_opt_i64(1)?.unwrap_or(0))))
-        .collect()
+/// A (class name, amount) pair from a two-column row.
+fn pair(r: &Row) -> Result<(String, i64)> {
+    Ok((r.get_string(0)?, r.get_opt_i64(1)?.unwrap_or(0)))
 }
 
 /// Every class the provider has inventory of with the amount allocated
 /// (zero when nothing is), in class id order: upstream's
 /// `_get_all_by_resource_provider_uuid`.
 pub(crate) async fn for_provider(tx: &mut Tx, provider_id: i64) -> Result<Vec<(String, i64)>> {
-    let rows = tx
-        .fetch_all(
-            r"SELECT rc.name, COALESCE(SUM(a.used), 0)
+    tx.fetch_all_with(
+        r"SELECT rc.name, COALESCE(SUM(a.used), 0)
               FROM inventories i
               JOIN resource_classes rc ON rc.id = i.resource_class_id
               LEFT JOIN allocations a
@@ -27,10 +24,10 @@ pub(crate) async fn for_provider(tx: &mut Tx, provider_id: i64) -> Result<Vec<(S
               WHERE i.resource_provider_id = ?
               GROUP BY i.resource_class_id, rc.name
               ORDER BY i.resource_class_id",
-            params![provider_id],
-        )
-        .await?;
-    pairs(&rows)
+        params![provider_id],
+        pair,
+    )
+    .await
 }
 
 /// Which consumers a project/user usage query covers.
@@ -93,7 +90,7 @@ pub(crate) async fn for_owner(
         "SELECT rc.name, SUM(a.used){from} GROUP BY a.resource_class_id, rc.name \
          ORDER BY a.resource_class_id"
     );
-    pairs(&tx.fetch_all(&sql, &values).await?)
+    tx.fetch_all_with(&sql, &values, pair).await
 }
 
 /// How many distinct consumers of the owner hold anything.
@@ -104,7 +101,7 @@ pub(crate) async fn consumer_count(
 ) -> Result<i64> {
     let (from, values) = owner_from(owner, types);
     let sql = format!("SELECT COUNT(DISTINCT a.consumer_id){from}");
-    tx.fetch_one(&sql, &values).await?.get_i64(0)
+    tx.fetch_one_with(&sql, &values, |r| r.get_i64(0)).await
 }
 
 /// (type name or `None`, class name, amount) rows grouped by consumer type
@@ -120,17 +117,14 @@ pub(crate) async fn for_owner_by_type(
          GROUP BY ct.name, a.resource_class_id, rc.name \
          ORDER BY ct.name, a.resource_class_id"
     );
-    tx.fetch_all(&sql, &values)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok((
-                r.get_opt_string(0)?,
-                r.get_string(1)?,
-                r.get_opt_i64(2)?.unwrap_or(0),
-            ))
-        })
-        .collect()
+    tx.fetch_all_with(&sql, &values, |r| {
+        Ok((
+            r.get_opt_string(0)?,
+            r.get_string(1)?,
+            r.get_opt_i64(2)?.unwrap_or(0),
+        ))
+    })
+    .await
 }
 
 /// (type name or `None`, distinct consumers) per consumer type.
@@ -141,9 +135,6 @@ pub(crate) async fn consumer_counts_by_type(
 ) -> Result<Vec<(Option<String>, i64)>> {
     let (from, values) = owner_from(owner, types);
     let sql = format!("SELECT ct.name, COUNT(DISTINCT a.consumer_id){from} GROUP BY ct.name");
-    tx.fetch_all(&sql, &values)
-        .await?
-        .iter()
-        .map(|r| Ok((r.get_opt_string(0)?, r.get_i64(1)?)))
-        .collect()
+    tx.fetch_all_with(&sql, &values, |r| Ok((r.get_opt_string(0)?, r.get_i64(1)?)))
+        .await
 }

@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::db::{Backend, Database, Row, Tx, Value};
+use crate::db::{Backend, Database, OwnedRow as Row, Tx, Value};
 use crate::error::Result;
 use crate::params;
 
