@@ -129,7 +129,7 @@ async fn populate(db: &Database, rng: &mut Rng, count: usize) -> Vec<Generated> 
         let uuid = ProviderUuid::new_v4();
         let new = NewProvider {
             uuid,
-            name: format!("rp-{i}"),
+            name: format!("rp-{uuid}-{i}"),
             parent_provider_uuid: None,
         };
         resource_provider::create_resource_provider(db, &new)
