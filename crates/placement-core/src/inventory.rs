@@ -1,7 +1,10 @@
 //! Inventory: how much of one resource class a provider offers, and the
-//! capacity maths upstream applies to it (`objects/inventory.py`).
+//! capacity upstream shows for it (`objects/inventory.py`); the rules
+//! themselves live in [`crate::capacity`].
 
 use chrono::NaiveDateTime;
+
+use crate::capacity::InventoryLimits;
 
 /// upstream's `db_const.MAX_INT`: the largest value an inventory integer
 /// column holds on every backend.
@@ -41,16 +44,18 @@ impl InventoryRecord {
         }
     }
 
-    /// upstream's `Inventory.capacity`: `int((total - reserved) * ratio)`,
-    /// truncated toward zero as Python's `int()` does.
+    /// The numbers capacity depends on, for the rules in [`crate::capacity`].
     #[must_use]
-    #[expect(
-        clippy::cast_possible_truncation,
-        clippy::cast_precision_loss,
-        reason = "Python's int(float) truncates; totals fit in 2^31"
-    )]
+    pub fn limits(&self) -> InventoryLimits {
+        InventoryLimits::from(self)
+    }
+
+    /// upstream's `Inventory.capacity`: `int((total - reserved) * ratio)`,
+    /// truncated toward zero as Python's `int()` does (see
+    /// [`InventoryLimits::capacity_for_summaries`]).
+    #[must_use]
     pub fn capacity(&self) -> i64 {
-        ((self.total - self.reserved) as f64 * self.allocation_ratio) as i64
+        self.limits().capacity_for_summaries()
     }
 }
 

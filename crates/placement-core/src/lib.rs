@@ -9,6 +9,9 @@
 //!   rows reads return.
 //! - [`candidates`]: the allocation-candidates engine, its resolved
 //!   request, its snapshot and its answer.
+//! - [`capacity`]: capacity in upstream's two forms (float for SQL and
+//!   allocation writes, truncated for summaries and inventory rules), the
+//!   min/max/step rule and the fits-with-usage predicate.
 //! - [`consumer`]: consumer ownership (project, user, type) as the store and the
 //!   HTTP layer exchange it.
 //! - [`inventory`]: inventory records and their capacity.
@@ -29,6 +32,7 @@
 
 pub mod allocation;
 pub mod candidates;
+pub mod capacity;
 pub mod consumer;
 pub mod ids;
 pub mod inventory;

@@ -27,7 +27,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use crate::candidates::model::{GroupPolicy, NamedGroup, NamedRequest};
-use crate::resource_provider::parse_uuid_like;
+use crate::resource_provider::{parse_uuid_like, ProviderFilter};
 
 /// What the requested microversion allows, as flags. The HTTP layer derives
 /// them from the version; the parser never sees the version itself.
@@ -383,6 +383,36 @@ pub fn parse_candidates_query(
         return Err(QueryError::GroupPolicyRequired);
     }
     Ok(CandidatesQuery { groups, params })
+}
+
+/// The filters of `GET /resource_providers` (after its schema check), read
+/// as upstream's `list_resource_providers` reads them: `member_of`, then
+/// `required`, then the last `uuid`, `name`, `in_tree` and `resources`.
+/// `uuid` and `in_tree` stay as written: the schema has checked their form.
+///
+/// # Errors
+/// The first [`QueryError`] upstream would raise, in upstream's order.
+pub fn parse_provider_filter(
+    pairs: &[(String, String)],
+    caps: Capabilities,
+) -> Result<ProviderFilter, QueryError> {
+    let mut filter = ProviderFilter::default();
+    let member_of = values(pairs, "member_of");
+    if !member_of.is_empty() {
+        (filter.member_of, filter.forbidden_aggs) = parse_member_of(&member_of, "", caps)?;
+    }
+    let required = values(pairs, "required");
+    if !required.is_empty() {
+        (filter.required_traits, filter.forbidden_traits) = parse_required(&required, caps)?;
+    }
+    let last = |key: &str| values(pairs, key).last().map(|v| (*v).to_owned());
+    filter.uuid = last("uuid");
+    filter.name = last("name");
+    filter.in_tree = last("in_tree");
+    if let Some(resources) = last("resources") {
+        filter.resources = parse_resources(&resources)?;
+    }
+    Ok(filter)
 }
 
 /// upstream's `RequestWideParams.from_request`: `limit`, `group_policy`,
@@ -1304,5 +1334,24 @@ mod tests {
         assert_eq!(named.root_required, vec!["R".to_owned()]);
         assert_eq!(named.root_forbidden, vec!["S".to_owned()]);
         assert_eq!(named.same_subtree, vec![vec!["_X".to_owned()]]);
+    }
+
+    #[test]
+    fn the_provider_list_reads_member_of_then_required_then_the_last_resources() {
+        let query = format!(
+            "resources=bad&resources=VCPU:1&required=!A&member_of=!{AGG}&name=a&name=b&uuid={AGG}"
+        );
+        let e = parse_provider_filter(&pairs(&query), caps("1.21")).unwrap_err();
+        assert_eq!(e, QueryError::ForbiddenMemberOfUnsupported(String::new()));
+        let without_member_of = query.replace("member_of", "x");
+        let e = parse_provider_filter(&pairs(&without_member_of), caps("1.21")).unwrap_err();
+        assert_eq!(e, QueryError::ForbiddenTraitsUnsupported("!A".to_owned()));
+        let filter = parse_provider_filter(&pairs(&query), caps("1.39")).unwrap();
+        assert_eq!(filter.resources, vec![("VCPU".to_owned(), 1)]);
+        assert_eq!(filter.forbidden_traits, BTreeSet::from(["A".to_owned()]));
+        assert_eq!(filter.forbidden_aggs, BTreeSet::from([AGG.to_owned()]));
+        assert_eq!(filter.name.as_deref(), Some("b"));
+        assert_eq!(filter.uuid.as_deref(), Some(AGG));
+        assert_eq!(filter.in_tree, None);
     }
 }

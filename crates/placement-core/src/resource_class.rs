@@ -71,13 +71,56 @@ impl fmt::Display for CustomClassName {
 /// before one trailing newline, so `"CUSTOM_A\n"` passes upstream's schema
 /// too; we accept it the same way.
 pub fn matches_custom_pattern(name: &str) -> bool {
-    let name = name.strip_suffix('\n').unwrap_or(name);
-    name.strip_prefix(CUSTOM_PREFIX).is_some_and(|rest| {
-        !rest.is_empty()
-            && rest
-                .bytes()
-                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
-    })
+    name.strip_prefix(CUSTOM_PREFIX)
+        .is_some_and(matches_name_pattern)
+}
+
+/// Whether `name` matches upstream's `^[A-Z0-9_]+$` (`common.RC_PATTERN`,
+/// which is also its trait and consumer-type pattern) as Python's
+/// `re.search` applies it: `$` also matches before one final newline. The
+/// one copy of this rule.
+pub fn matches_name_pattern(name: &str) -> bool {
+    let body = name.strip_suffix('\n').unwrap_or(name);
+    !body.is_empty()
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// A resource-class name in upstream's `RC_PATTERN` (standard or custom),
+/// as bodies name classes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ResourceClassName(String);
+
+/// Why a string is not a [`ResourceClassName`] or a
+/// [`crate::traits::TraitName`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} does not match ^[A-Z0-9_]+$")]
+pub struct InvalidName(pub String);
+
+impl ResourceClassName {
+    /// Checks `name` against [`matches_name_pattern`].
+    ///
+    /// # Errors
+    /// [`InvalidName`] when it does not match.
+    pub fn parse(name: &str) -> Result<Self, InvalidName> {
+        if matches_name_pattern(name) {
+            Ok(Self(name.to_owned()))
+        } else {
+            Err(InvalidName(name.to_owned()))
+        }
+    }
+
+    /// The name as given.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ResourceClassName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
 /// A stored resource class.
@@ -168,5 +211,18 @@ mod tests {
         assert!(class(0).is_standard());
         assert!(class(9_999).is_standard());
         assert!(!class(10_000).is_standard());
+    }
+
+    #[test]
+    fn class_names_are_upper_case_digits_or_underscores_with_python_dollar() {
+        for good in ["VCPU", "CUSTOM_A1", "_", "DISK_GB\n"] {
+            assert!(ResourceClassName::parse(good).is_ok(), "{good:?}");
+        }
+        for bad in ["", "vcpu", "VCPU ", "DISK-GB", "VCPU\n\n", "\n"] {
+            assert_eq!(
+                ResourceClassName::parse(bad),
+                Err(InvalidName(bad.to_owned()))
+            );
+        }
     }
 }

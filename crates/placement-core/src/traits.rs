@@ -9,6 +9,8 @@
 
 use chrono::NaiveDateTime;
 
+use crate::resource_class::{matches_name_pattern, InvalidName};
+
 /// The prefix every user-defined trait carries (upstream's
 /// `Trait.CUSTOM_NAMESPACE`); anything else is standard and cannot be
 /// deleted.
@@ -43,6 +45,31 @@ impl Trait {
     }
 }
 
+/// A trait name in upstream's `^[A-Z0-9_]+$` (standard or custom), as
+/// bodies name traits.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TraitName(String);
+
+impl TraitName {
+    /// Checks `name` against
+    /// [`matches_name_pattern`](crate::resource_class::matches_name_pattern).
+    ///
+    /// # Errors
+    /// [`InvalidName`] when it does not match.
+    pub fn parse(name: &str) -> Result<Self, InvalidName> {
+        if matches_name_pattern(name) {
+            Ok(Self(name.to_owned()))
+        } else {
+            Err(InvalidName(name.to_owned()))
+        }
+    }
+
+    /// The name as given.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// A name that may be created with `PUT /traits/{name}`: at most 255
 /// characters, `CUSTOM_` followed by at least one of `A-Z`, `0-9` and `_`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -64,14 +91,10 @@ impl CustomTraitName {
         // NOTE(upstream): the schema's pattern `^CUSTOM_[A-Z0-9_]+$` is
         // applied with Python's `re.search`, where `$` also matches before a
         // final newline, so `CUSTOM_A\n` is accepted and stored as given.
-        let body = raw.strip_suffix('\n').unwrap_or(raw);
         let valid = (1..=MAX_NAME_LENGTH).contains(&length)
-            && body.strip_prefix(CUSTOM_NAMESPACE).is_some_and(|rest| {
-                !rest.is_empty()
-                    && rest
-                        .bytes()
-                        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
-            });
+            && raw
+                .strip_prefix(CUSTOM_NAMESPACE)
+                .is_some_and(matches_name_pattern);
         if valid {
             Ok(Self(raw.to_owned()))
         } else {

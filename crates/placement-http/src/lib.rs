@@ -19,6 +19,8 @@
 //!   [`RequestContext`].
 //! - [`error`]: [`ApiError`] and the closed [`ErrorCode`] table; `envelope`
 //!   writes every error body exactly as upstream's webob exceptions do.
+//! - `request_groups`: the microversion's capabilities for core's
+//!   request-group parser, and its errors as 400s.
 //! - `query`: query strings read and validated as upstream's `req.GET` and
 //!   `validate_query_params` do.
 //! - [`json`]: JSON bodies formatted byte for byte like Python's
@@ -65,6 +67,7 @@ pub mod keystone;
 pub mod middleware;
 pub mod policy;
 mod query;
+mod request_groups;
 mod routes;
 mod schema;
 pub mod settings;

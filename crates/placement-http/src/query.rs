@@ -51,17 +51,7 @@ impl QueryParams {
             .map(|(_, v)| v.as_str())
     }
 
-    /// Every value of `key`, in request order (webob's `GET.getall`).
-    pub(crate) fn get_all(&self, key: &str) -> Vec<&str> {
-        self.all
-            .iter()
-            .filter(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-            .collect()
-    }
-
-    /// Every pair in request order, for parsers that apply upstream's
-    /// repeated-key rules themselves.
+    /// Every pair in request order, repeats included (webob's `GET.items()`).
     pub(crate) fn all(&self) -> &[(String, String)] {
         &self.all
     }

@@ -16,18 +16,17 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use placement_core::candidates::model::{EngineOptions, NamedRequest};
 use placement_core::microversion::Microversion;
-use placement_core::request_groups::{
-    parse_candidates_query, CandidatesQuery, Capabilities, QueryErrorCode,
-};
+use placement_core::request_groups::{parse_candidates_query, CandidatesQuery};
 use placement_store::ops::allocation_candidates::{self as store, CandidatesAnswer};
 use placement_store::Error as StoreError;
 use serde_json::{Map, Value};
 
 use super::util;
-use crate::error::{ApiError, ErrorCode};
+use crate::error::ApiError;
 use crate::extract::{AcceptJson, WantVersion};
 use crate::json::PyJson;
 use crate::query::QueryParams;
+use crate::request_groups::capabilities;
 use crate::routes::Route;
 use crate::schema::allocation_candidate;
 use crate::settings::AppState;
@@ -52,28 +51,6 @@ const NESTED: (u16, u16) = (1, 29);
 /// Each allocation request carries `mappings`.
 const MAPPINGS: (u16, u16) = (1, 34);
 
-/// What the query language allows at `mv`.
-pub(crate) fn capabilities(mv: Microversion) -> Capabilities {
-    Capabilities {
-        forbidden_traits: mv.matches(1, 22),
-        multiple_member_of: mv.matches(1, 24),
-        forbidden_aggregates: mv.matches(1, 32),
-        verbose_suffixes: mv.matches(1, 33),
-        resourceless_groups: mv.matches(1, 36),
-        any_traits: mv.matches(1, 39),
-    }
-}
-
-/// upstream's `placement.query.*` codes for a query-language 400.
-pub(crate) fn query_error_code(code: QueryErrorCode) -> Option<ErrorCode> {
-    match code {
-        QueryErrorCode::DuplicateKey => Some(ErrorCode::IllegalDuplicateQueryparam),
-        QueryErrorCode::BadValue => Some(ErrorCode::QueryparamBadValue),
-        QueryErrorCode::MissingValue => Some(ErrorCode::QueryparamMissingValue),
-        QueryErrorCode::Undefined => None,
-    }
-}
-
 /// `GET /allocation_candidates` (1.10+).
 pub(crate) async fn list_allocation_candidates(
     State(state): State<AppState>,
@@ -90,13 +67,7 @@ pub(crate) async fn list_allocation_candidates(
     params
         .validate(allocation_candidate::get_schema(mv))
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let query = parse_candidates_query(params.all(), capabilities(mv)).map_err(|e| {
-        let error = ApiError::bad_request(e.to_string());
-        match query_error_code(e.code()) {
-            Some(code) => error.with_code(code),
-            None => error,
-        }
-    })?;
+    let query = parse_candidates_query(params.all(), capabilities(mv))?;
     let named = NamedRequest::try_from(&query).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let settings = state.settings.candidates;
     let options = EngineOptions {

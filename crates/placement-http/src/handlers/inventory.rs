@@ -236,13 +236,7 @@ fn check_capacity(
 ) -> Result<(), ApiError> {
     let can_be_total = mv.matches(1, 26);
     for record in records {
-        let capacity = record.capacity();
-        let refused = if can_be_total {
-            capacity < 0
-        } else {
-            capacity <= 0
-        };
-        if refused {
+        if !record.limits().capacity_is_valid(can_be_total) {
             let tail = if can_be_total {
                 "The reserved value is greater than total."
             } else {

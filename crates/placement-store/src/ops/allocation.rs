@@ -774,8 +774,8 @@ async fn check_capacity(
                 resource_provider: a.provider_uuid.clone(),
             });
         };
-        let off_step = a.used.checked_rem(inv.step_size).is_none_or(|r| r != 0);
-        if a.used < inv.min_unit || a.used > inv.max_unit || off_step {
+        let limits = inv.limits();
+        if !limits.admits_amount(a.used) {
             warn!(
                 resource_class = %a.class_name,
                 provider = %a.provider_uuid,
@@ -791,9 +791,9 @@ async fn check_capacity(
             });
         }
         let used = inv.used.unwrap_or(0);
-        // upstream compares in floating point, ratio included.
-        let capacity = (inv.total - inv.reserved) as f64 * inv.allocation_ratio;
-        if capacity < (used + a.used) as f64 || capacity < (used + needed_all) as f64 {
+        // upstream checks both this allocation and the batch's sum for the
+        // same provider and class, in the float form of capacity.
+        if !limits.fits_with_usage(used, a.used) || !limits.fits_with_usage(used, needed_all) {
             match previous.get(&key) {
                 Some(&prev) if used + needed_all <= prev => {
                     warn!(
@@ -810,7 +810,7 @@ async fn check_capacity(
                         provider = %a.provider_uuid,
                         needed = a.used,
                         used,
-                        capacity,
+                        capacity = limits.capacity_for_writes(),
                         "over capacity"
                     );
                     return Err(Error::AllocationCapacityExceeded {

@@ -26,6 +26,7 @@ use placement_core::candidates::model::{
     LazyError, NamedGroup, NamedRequest, Snapshot, SnapshotInventory, SnapshotProvider,
     SummaryScope, TraitCondition,
 };
+use placement_core::capacity::InventoryLimits;
 use placement_core::ids::{AggregateId, ResourceClassId, ResourceProviderId, TraitId};
 use tracing::instrument;
 
@@ -88,19 +89,6 @@ pub struct SummaryResource {
     pub capacity: i64,
     /// The sum of every allocation against it.
     pub used: i64,
-}
-
-/// upstream's summary capacity, `int((total - reserved) * allocation_ratio)`
-/// truncated toward zero.
-// NOTE: a core capacity module is on its way; this should call it once it
-// lands, so the rule lives in one place.
-#[expect(
-    clippy::cast_possible_truncation,
-    clippy::cast_precision_loss,
-    reason = "Python's int(float) truncates; totals fit in 2^31"
-)]
-fn summary_capacity(total: i64, reserved: i64, allocation_ratio: f64) -> i64 {
-    ((total - reserved) as f64 * allocation_ratio) as i64
 }
 
 /// The engine's inputs as read from the database, or the verdict that the
@@ -595,7 +583,15 @@ async fn read_summaries(tx: &mut Tx, scope: &SummaryScope) -> Result<Vec<Provide
     for inv in inventories {
         if let Some(s) = by_id.get_mut(&inv.provider) {
             s.resources.push(SummaryResource {
-                capacity: summary_capacity(inv.total, inv.reserved, inv.allocation_ratio),
+                capacity: InventoryLimits {
+                    total: inv.total,
+                    reserved: inv.reserved,
+                    min_unit: 0,
+                    max_unit: 0,
+                    step_size: 1,
+                    allocation_ratio: inv.allocation_ratio,
+                }
+                .capacity_for_summaries(),
                 resource_class: inv.class_name,
                 total: inv.total,
                 reserved: inv.reserved,

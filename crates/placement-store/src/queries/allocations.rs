@@ -9,6 +9,7 @@
 //! invisible there.
 
 use chrono::NaiveDateTime;
+use placement_core::capacity::InventoryLimits;
 use placement_core::consumer::Consumer;
 use placement_core::ids::Generation;
 
@@ -190,6 +191,20 @@ pub(crate) struct CapacityRow {
     pub(crate) step_size: i64,
     /// `None` when nothing is allocated.
     pub(crate) used: Option<i64>,
+}
+
+impl CapacityRow {
+    /// The inventory's numbers for core's capacity rules.
+    pub(crate) fn limits(&self) -> InventoryLimits {
+        InventoryLimits {
+            total: self.total,
+            reserved: self.reserved,
+            min_unit: self.min_unit,
+            max_unit: self.max_unit,
+            step_size: self.step_size,
+            allocation_ratio: self.allocation_ratio,
+        }
+    }
 }
 
 /// The inventories of the given classes on the given providers, each with

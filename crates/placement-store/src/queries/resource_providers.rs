@@ -180,7 +180,11 @@ fn filtered(c: &ListConditions, tail: &str) -> (String, Vec<Value>) {
         );
     }
     for &(rc_id, amount) in &c.resources {
-        // upstream's get_providers_with_resource and _capacity_check_clause.
+        // upstream's get_providers_with_resource and _capacity_check_clause:
+        // core's `InventoryLimits::can_serve`, written in SQL. Capacity is
+        // the un-truncated float form (`capacity_for_writes`); on MySQL the
+        // product uses the single-precision FLOAT the column holds. The
+        // store's capacity property test checks that the two agree.
         conditions.push(
             r"rp.id IN (
               SELECT inv.resource_provider_id FROM inventories inv
