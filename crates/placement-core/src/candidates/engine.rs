@@ -1372,6 +1372,23 @@ mod tests {
         assert!(started.elapsed() < Duration::from_secs(2));
     }
 
+    #[test]
+    fn a_tree_with_enough_units_but_too_few_places_for_whole_amounts_is_dropped() {
+        // 16 devices with 3 VFs hold 48 units, enough for 24 groups of 2 in
+        // total, but each device takes only one such group.
+        let s = wide_tree(16, 3);
+        let groups: Vec<Group> = (1..=24)
+            .map(|i| group(&i.to_string(), &[(VF, 2)]))
+            .collect();
+        let g = quick(&s, &req(groups), &EngineOptions::default());
+        assert!(g.candidates.is_empty());
+        let groups: Vec<Group> = (1..=16)
+            .map(|i| group(&i.to_string(), &[(VF, 2)]))
+            .collect();
+        let g = quick(&s, &req(groups), &limit(3));
+        assert_eq!(g.candidates.len(), 3);
+    }
+
     /// Timings for the targets; run with
     /// `cargo test -p placement-core --release -- --ignored --nocapture timings`.
     #[test]
