@@ -1436,5 +1436,52 @@ mod tests {
             &r,
             &EngineOptions::default(),
         );
+        // gate/gabbits/nested-perfload.yaml, 10,000 trees of seven, and
+        // perfload-nested-runner.sh's query.
+        const FPGA: i64 = 4;
+        const VGPU: i64 = 5;
+        let (multi_attach, numa_root, foo) = (1, 2, 3);
+        let mut ps = Vec::new();
+        for t in 0..10_000 {
+            let cn = 10 * t + 1;
+            ps.push(root(cn).inv(DISK, 20480).traits(&[multi_attach]));
+            ps.push(
+                child(cn + 1, cn, cn)
+                    .inv_with(VCPU, 4, |i| i.reserved = 2)
+                    .inv_with(MEM, 2048, |i| {
+                        i.min_unit = 512;
+                        i.step_size = 256;
+                    })
+                    .traits(&[numa_root]),
+            );
+            ps.push(child(cn + 2, cn + 1, cn).inv(FPGA, 1));
+            ps.push(child(cn + 3, cn + 1, cn).inv(VGPU, 8));
+            ps.push(
+                child(cn + 4, cn, cn)
+                    .inv(VCPU, 4)
+                    .inv_with(MEM, 2048, |i| {
+                        i.min_unit = 256;
+                        i.max_unit = 1024;
+                    })
+                    .traits(&[numa_root, foo]),
+            );
+            ps.push(child(cn + 5, cn + 4, cn).inv(FPGA, 1));
+            ps.push(child(cn + 6, cn + 4, cn).inv(FPGA, 1));
+        }
+        let nested = snap(ps);
+        let mut r = req(vec![
+            required(group("", &[(DISK, 10)]), &[&[multi_attach]]),
+            required(group("_COMPUTE", &[(VCPU, 1), (MEM, 256)]), &[&[foo]]),
+            group("_FPGA", &[(FPGA, 1)]),
+        ]);
+        r.same_subtree = vec![vec!["_COMPUTE".into(), "_FPGA".into()]];
+        time("nested 10k limit=10", &nested, &r, &limit(10));
+        time("nested 10k limit=1000", &nested, &r, &limit(1000));
+        time(
+            "nested 10k unlimited",
+            &nested,
+            &r,
+            &EngineOptions::default(),
+        );
     }
 }

@@ -255,7 +255,7 @@ pub(crate) fn fits(inv: &SnapshotInventory, amount: i64) -> bool {
         && inv.step_size > 0
         && amount % inv.step_size == 0
         && (inv.used as f64 + amount as f64)
-            <= (inv.total - inv.reserved) as f64 * inv.allocation_ratio
+            <= inv.total.saturating_sub(inv.reserved) as f64 * inv.allocation_ratio
 }
 
 /// The most a candidate may add to this inventory in total: upstream's final
@@ -267,7 +267,7 @@ pub(crate) fn fits(inv: &SnapshotInventory, amount: i64) -> bool {
     reason = "Python's int(float) truncates toward zero; totals fit in 2^31"
 )]
 pub(crate) fn headroom(inv: &SnapshotInventory) -> i64 {
-    let capacity = ((inv.total - inv.reserved) as f64 * inv.allocation_ratio) as i64;
+    let capacity = (inv.total.saturating_sub(inv.reserved) as f64 * inv.allocation_ratio) as i64;
     capacity.saturating_sub(inv.used).min(inv.max_unit)
 }
 
