@@ -4,7 +4,7 @@
 //! arithmetic.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::model::{
     AggregateCondition, Snapshot, SnapshotInventory, SnapshotProvider, TraitCondition,
@@ -18,7 +18,6 @@ pub(crate) type Prov = usize;
 /// The snapshot, indexed.
 pub(crate) struct Index<'a> {
     provs: Vec<&'a SnapshotProvider>,
-    pos: HashMap<ResourceProviderId, Prov>,
     parent: Vec<Option<Prov>>,
     depth: Vec<u32>,
     traits: Vec<Cow<'a, [TraitId]>>,
@@ -52,12 +51,8 @@ impl<'a> Index<'a> {
         let mut provs: Vec<&SnapshotProvider> = snapshot.providers.iter().collect();
         provs.sort_by_key(|p| p.id);
         provs.dedup_by_key(|p| p.id);
-        let pos: HashMap<ResourceProviderId, Prov> =
-            provs.iter().enumerate().map(|(i, p)| (p.id, i)).collect();
-        let parent: Vec<Option<Prov>> = provs
-            .iter()
-            .map(|p| p.parent.and_then(|id| pos.get(&id).copied()))
-            .collect();
+        let at = |id: ResourceProviderId| provs.binary_search_by_key(&id, |p| p.id).ok();
+        let parent: Vec<Option<Prov>> = provs.iter().map(|p| p.parent.and_then(at)).collect();
         let n = provs.len();
         let depth = (0..n)
             .map(|mut p| {
@@ -88,7 +83,6 @@ impl<'a> Index<'a> {
             .collect();
         Index {
             provs,
-            pos,
             parent,
             depth,
             traits,
@@ -119,7 +113,7 @@ impl<'a> Index<'a> {
 
     /// The position of the provider with `id`, if the snapshot has it.
     pub(crate) fn lookup(&self, id: ResourceProviderId) -> Option<Prov> {
-        self.pos.get(&id).copied()
+        self.provs.binary_search_by_key(&id, |p| p.id).ok()
     }
 
     /// The provider's own traits, sorted.

@@ -87,42 +87,39 @@ impl AnchorSearch {
         let mut plan = Planner::default();
         let mut levels: Vec<Level> = Vec::new();
         for (g, (group, found)) in shared.request.groups.iter().zip(shared.groups).enumerate() {
-            match found {
-                GroupOptions::Single(by_anchor) => {
-                    let provs = by_anchor.get(&anchor)?;
-                    let options = provs
-                        .iter()
-                        .filter_map(|&p| plan.option(index, p, &group.resources))
-                        .collect();
-                    levels.push(Level {
-                        group: g,
-                        kind: Kind::Single {
-                            suffixed: !group.is_unsuffixed(),
-                        },
-                        options,
-                        subtrees: Vec::new(),
-                    });
-                }
-                GroupOptions::Multi(by_anchor) => {
-                    let lists = by_anchor.get(&anchor)?;
-                    let unions = trait_unions_from(index, lists);
-                    let first = levels.len();
-                    for (k, (list, &request)) in lists.iter().zip(&group.resources).enumerate() {
-                        let options = list
-                            .iter()
-                            .filter_map(|&p| plan.option(index, p, &[request]))
-                            .collect();
-                        levels.push(Level {
-                            group: g,
-                            kind: Kind::Class {
-                                first,
-                                unions_next: unions.get(k + 1).cloned().unwrap_or_default(),
-                            },
-                            options,
-                            subtrees: Vec::new(),
-                        });
-                    }
-                }
+            if let Some(provs) = found.single(anchor) {
+                let options = provs
+                    .iter()
+                    .filter_map(|&p| plan.option(index, p, &group.resources))
+                    .collect();
+                levels.push(Level {
+                    group: g,
+                    kind: Kind::Single {
+                        suffixed: !group.is_unsuffixed(),
+                    },
+                    options,
+                    subtrees: Vec::new(),
+                });
+                continue;
+            }
+            // A one-provider group without options here ends in `?` too.
+            let lists = found.multi(anchor)?;
+            let unions = trait_unions_from(index, &lists);
+            let first = levels.len();
+            for (k, (list, &request)) in lists.iter().zip(&group.resources).enumerate() {
+                let options = list
+                    .iter()
+                    .filter_map(|&p| plan.option(index, p, &[request]))
+                    .collect();
+                levels.push(Level {
+                    group: g,
+                    kind: Kind::Class {
+                        first,
+                        unions_next: unions.get(k + 1).cloned().unwrap_or_default(),
+                    },
+                    options,
+                    subtrees: Vec::new(),
+                });
             }
         }
         if levels.is_empty() || levels.iter().any(|l| l.options.is_empty()) {
