@@ -1389,6 +1389,14 @@ mod tests {
         assert_eq!(g.candidates.len(), 3);
     }
 
+    /// This thread's CPU time on Linux (the wall clock misleads on a
+    /// shared machine).
+    fn thread_cpu() -> Option<Duration> {
+        let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+        let ns: u64 = text.split_whitespace().next()?.parse().ok()?;
+        Some(Duration::from_nanos(ns))
+    }
+
     /// Timings for the targets; run with
     /// `cargo test -p placement-core --release -- --ignored --nocapture timings`.
     #[test]
@@ -1397,12 +1405,18 @@ mod tests {
         let time = |name: &str, s: &Snapshot, r: &CandidateRequest, o: &EngineOptions| {
             let mut best = Duration::MAX;
             let mut n = 0;
+            let cpu_before = thread_cpu();
             for _ in 0..5 {
                 let started = Instant::now();
                 n = run_with(s, r, o).candidates.len();
                 best = best.min(started.elapsed());
             }
-            println!("{name}: {n} candidates in {best:?} (best of 5)");
+            // The kernel updates the counter at scheduling events: average it.
+            let cpu = match (cpu_before, thread_cpu()) {
+                (Some(a), Some(b)) => format!("{:?}", b.saturating_sub(a) / 5),
+                _ => "?".to_owned(),
+            };
+            println!("{name}: {n} candidates, best wall {best:?}, mean cpu {cpu}");
         };
         let limit = |l| EngineOptions {
             limit: Some(l),
