@@ -1244,6 +1244,111 @@ mod tests {
         assert_eq!(a, b);
     }
 
+    // ---- pruning during generation -------------------------------------------
+    //
+    // Each case has an astronomically large product whose first valid
+    // member lies far away in search order unless the rule cuts partial
+    // assignments; finishing quickly shows the rule is applied while
+    // generating, not after.
+
+    fn quick(s: &Snapshot, r: &CandidateRequest, o: &EngineOptions) -> Generated {
+        let started = Instant::now();
+        let g = run_with(s, r, o);
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "took {:?}",
+            started.elapsed()
+        );
+        g
+    }
+
+    fn limit(n: usize) -> EngineOptions {
+        EngineOptions {
+            limit: Some(n),
+            ..EngineOptions::default()
+        }
+    }
+
+    #[test]
+    fn capacity_is_checked_on_partial_assignments_summed_over_groups() {
+        // 20 groups of one unit over 20 single-unit devices, no isolate:
+        // 20^20 products, the first valid one after all-on-the-first.
+        let g = quick(&wide_tree(20, 1), &req(vf_groups(20)), &limit(5));
+        assert_eq!(g.candidates.len(), 5);
+        assert!(g.candidates.iter().all(|c| c.allocations.len() == 20));
+    }
+
+    #[test]
+    fn isolate_is_checked_on_partial_assignments() {
+        let g = quick(&wide_tree(20, 20), &isolate(req(vf_groups(20))), &limit(5));
+        assert_eq!(g.candidates.len(), 5);
+        assert!(g.candidates.iter().all(|c| c.allocations.len() == 20));
+    }
+
+    #[test]
+    fn the_below_1_29_rule_is_checked_on_partial_assignments() {
+        // 12^12 products; only "every group on the same device" survives.
+        let o = EngineOptions {
+            drop_multi_provider_trees: true,
+            ..EngineOptions::default()
+        };
+        let g = quick(&wide_tree(12, 12), &req(vf_groups(12)), &o);
+        assert_eq!(g.candidates.len(), 12);
+        assert!(g.candidates.iter().all(|c| c.allocations.len() == 1));
+        assert_eq!(
+            g.summaries,
+            SummaryScope::Providers((2..14).map(ResourceProviderId).collect())
+        );
+    }
+
+    #[test]
+    fn unsuffixed_traits_are_checked_on_partial_assignments() {
+        // Nine classes with ten providers each; only the last provider of
+        // the first class has the trait (the others have an unrelated one):
+        // 10^8 products per wrong first choice unless the branch is cut as
+        // soon as the trait is out of reach.
+        let mut ps = vec![root(1)];
+        for class in 0..9 {
+            for i in 0..10 {
+                let id = 100 + class * 10 + i;
+                let mut p = child(id, 1, 1).inv(class, 4).traits(&[70]);
+                if class == 0 && i == 9 {
+                    p = p.traits(&[50]);
+                }
+                ps.push(p);
+            }
+        }
+        let resources: Vec<(i64, i64)> = (0..9).map(|c| (c, 1)).collect();
+        let r = req(vec![required(group("", &resources), &[&[50, 51]])]);
+        let g = quick(&snap(ps), &r, &limit(3));
+        assert_eq!(g.candidates.len(), 3);
+        assert!(g
+            .candidates
+            .iter()
+            .all(|c| c.allocations[0].provider.0 == 109));
+    }
+
+    #[test]
+    fn same_subtree_is_checked_on_partial_assignments() {
+        // Ten one-VF groups and a resourceless group for the NUMA node with
+        // trait 60 (only node 3), all in one same_subtree; node 2 owns the
+        // even devices, node 3 the odd ones, so id order alternates nodes.
+        let mut ps = vec![root(1), child(2, 1, 1), child(3, 1, 1).traits(&[60])];
+        ps.extend((10..30).map(|id| child(id, 2 + id % 2, 1).inv(VF, 1)));
+        let mut groups: Vec<Group> = (0..10)
+            .map(|i| group(&format!("_{i}"), &[(VF, 1)]))
+            .collect();
+        groups.push(required(group("_N", &[]), &[&[60]]));
+        let mut r = isolate(req(groups));
+        r.same_subtree = vec![r.groups.iter().map(|g| g.suffix.clone()).collect()];
+        let g = quick(&snap(ps), &r, &limit(5));
+        assert_eq!(g.candidates.len(), 5);
+        for c in &g.candidates {
+            assert!(c.allocations.iter().all(|a| a.provider.0 % 2 == 1));
+            assert_eq!(maps(c)["_N"], vec![3]);
+        }
+    }
+
     // ---- the wide-tree bugs ---------------------------------------------------
 
     #[test]
@@ -1267,6 +1372,31 @@ mod tests {
         assert!(started.elapsed() < Duration::from_secs(2));
     }
 
+    #[test]
+    fn a_tree_with_enough_units_but_too_few_places_for_whole_amounts_is_dropped() {
+        // 16 devices with 3 VFs hold 48 units, enough for 24 groups of 2 in
+        // total, but each device takes only one such group.
+        let s = wide_tree(16, 3);
+        let groups: Vec<Group> = (1..=24)
+            .map(|i| group(&i.to_string(), &[(VF, 2)]))
+            .collect();
+        let g = quick(&s, &req(groups), &EngineOptions::default());
+        assert!(g.candidates.is_empty());
+        let groups: Vec<Group> = (1..=16)
+            .map(|i| group(&i.to_string(), &[(VF, 2)]))
+            .collect();
+        let g = quick(&s, &req(groups), &limit(3));
+        assert_eq!(g.candidates.len(), 3);
+    }
+
+    /// This thread's CPU time on Linux (the wall clock misleads on a
+    /// shared machine).
+    fn thread_cpu() -> Option<Duration> {
+        let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+        let ns: u64 = text.split_whitespace().next()?.parse().ok()?;
+        Some(Duration::from_nanos(ns))
+    }
+
     /// Timings for the targets; run with
     /// `cargo test -p placement-core --release -- --ignored --nocapture timings`.
     #[test]
@@ -1275,12 +1405,18 @@ mod tests {
         let time = |name: &str, s: &Snapshot, r: &CandidateRequest, o: &EngineOptions| {
             let mut best = Duration::MAX;
             let mut n = 0;
+            let cpu_before = thread_cpu();
             for _ in 0..5 {
                 let started = Instant::now();
                 n = run_with(s, r, o).candidates.len();
                 best = best.min(started.elapsed());
             }
-            println!("{name}: {n} candidates in {best:?} (best of 5)");
+            // The kernel updates the counter at scheduling events: average it.
+            let cpu = match (cpu_before, thread_cpu()) {
+                (Some(a), Some(b)) => format!("{:?}", b.saturating_sub(a) / 5),
+                _ => "?".to_owned(),
+            };
+            println!("{name}: {n} candidates, best wall {best:?}, mean cpu {cpu}");
         };
         let limit = |l| EngineOptions {
             limit: Some(l),
@@ -1311,6 +1447,53 @@ mod tests {
         time(
             "flat 10k unlimited",
             &flat10k,
+            &r,
+            &EngineOptions::default(),
+        );
+        // gate/gabbits/nested-perfload.yaml, 10,000 trees of seven, and
+        // perfload-nested-runner.sh's query.
+        const FPGA: i64 = 4;
+        const VGPU: i64 = 5;
+        let (multi_attach, numa_root, foo) = (1, 2, 3);
+        let mut ps = Vec::new();
+        for t in 0..10_000 {
+            let cn = 10 * t + 1;
+            ps.push(root(cn).inv(DISK, 20480).traits(&[multi_attach]));
+            ps.push(
+                child(cn + 1, cn, cn)
+                    .inv_with(VCPU, 4, |i| i.reserved = 2)
+                    .inv_with(MEM, 2048, |i| {
+                        i.min_unit = 512;
+                        i.step_size = 256;
+                    })
+                    .traits(&[numa_root]),
+            );
+            ps.push(child(cn + 2, cn + 1, cn).inv(FPGA, 1));
+            ps.push(child(cn + 3, cn + 1, cn).inv(VGPU, 8));
+            ps.push(
+                child(cn + 4, cn, cn)
+                    .inv(VCPU, 4)
+                    .inv_with(MEM, 2048, |i| {
+                        i.min_unit = 256;
+                        i.max_unit = 1024;
+                    })
+                    .traits(&[numa_root, foo]),
+            );
+            ps.push(child(cn + 5, cn + 4, cn).inv(FPGA, 1));
+            ps.push(child(cn + 6, cn + 4, cn).inv(FPGA, 1));
+        }
+        let nested = snap(ps);
+        let mut r = req(vec![
+            required(group("", &[(DISK, 10)]), &[&[multi_attach]]),
+            required(group("_COMPUTE", &[(VCPU, 1), (MEM, 256)]), &[&[foo]]),
+            group("_FPGA", &[(FPGA, 1)]),
+        ]);
+        r.same_subtree = vec![vec!["_COMPUTE".into(), "_FPGA".into()]];
+        time("nested 10k limit=10", &nested, &r, &limit(10));
+        time("nested 10k limit=1000", &nested, &r, &limit(1000));
+        time(
+            "nested 10k unlimited",
+            &nested,
             &r,
             &EngineOptions::default(),
         );

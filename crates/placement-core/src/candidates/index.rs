@@ -4,7 +4,7 @@
 //! arithmetic.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::model::{
     AggregateCondition, Snapshot, SnapshotInventory, SnapshotProvider, TraitCondition,
@@ -18,7 +18,6 @@ pub(crate) type Prov = usize;
 /// The snapshot, indexed.
 pub(crate) struct Index<'a> {
     provs: Vec<&'a SnapshotProvider>,
-    pos: HashMap<ResourceProviderId, Prov>,
     parent: Vec<Option<Prov>>,
     depth: Vec<u32>,
     traits: Vec<Cow<'a, [TraitId]>>,
@@ -52,12 +51,8 @@ impl<'a> Index<'a> {
         let mut provs: Vec<&SnapshotProvider> = snapshot.providers.iter().collect();
         provs.sort_by_key(|p| p.id);
         provs.dedup_by_key(|p| p.id);
-        let pos: HashMap<ResourceProviderId, Prov> =
-            provs.iter().enumerate().map(|(i, p)| (p.id, i)).collect();
-        let parent: Vec<Option<Prov>> = provs
-            .iter()
-            .map(|p| p.parent.and_then(|id| pos.get(&id).copied()))
-            .collect();
+        let at = |id: ResourceProviderId| provs.binary_search_by_key(&id, |p| p.id).ok();
+        let parent: Vec<Option<Prov>> = provs.iter().map(|p| p.parent.and_then(at)).collect();
         let n = provs.len();
         let depth = (0..n)
             .map(|mut p| {
@@ -88,7 +83,6 @@ impl<'a> Index<'a> {
             .collect();
         Index {
             provs,
-            pos,
             parent,
             depth,
             traits,
@@ -119,7 +113,7 @@ impl<'a> Index<'a> {
 
     /// The position of the provider with `id`, if the snapshot has it.
     pub(crate) fn lookup(&self, id: ResourceProviderId) -> Option<Prov> {
-        self.pos.get(&id).copied()
+        self.provs.binary_search_by_key(&id, |p| p.id).ok()
     }
 
     /// The provider's own traits, sorted.
@@ -255,7 +249,7 @@ pub(crate) fn fits(inv: &SnapshotInventory, amount: i64) -> bool {
         && inv.step_size > 0
         && amount % inv.step_size == 0
         && (inv.used as f64 + amount as f64)
-            <= (inv.total - inv.reserved) as f64 * inv.allocation_ratio
+            <= inv.total.saturating_sub(inv.reserved) as f64 * inv.allocation_ratio
 }
 
 /// The most a candidate may add to this inventory in total: upstream's final
@@ -267,7 +261,7 @@ pub(crate) fn fits(inv: &SnapshotInventory, amount: i64) -> bool {
     reason = "Python's int(float) truncates toward zero; totals fit in 2^31"
 )]
 pub(crate) fn headroom(inv: &SnapshotInventory) -> i64 {
-    let capacity = ((inv.total - inv.reserved) as f64 * inv.allocation_ratio) as i64;
+    let capacity = (inv.total.saturating_sub(inv.reserved) as f64 * inv.allocation_ratio) as i64;
     capacity.saturating_sub(inv.used).min(inv.max_unit)
 }
 

@@ -2,48 +2,103 @@
 //! by the anchor root they may be combined under. This is upstream's
 //! `_get_by_one_request`; it holds provider lists, never products.
 
-use std::collections::BTreeMap;
-
 use super::index::{fits, meets_any, AnchorFilter, Index, Prov};
 use super::model::Group;
 use crate::ids::{ResourceProviderId, TraitId};
 
-/// The providers that can serve one group, per anchor root (ascending).
-pub(crate) enum GroupOptions {
-    /// One provider holds every class of the group and meets every
-    /// condition itself. Providers ascending.
-    Single(BTreeMap<ResourceProviderId, Vec<Prov>>),
-    /// The unsuffixed group when trees or sharing exist: one provider per
-    /// class (in the group's class order), each list ascending, conditions
-    /// met by the contributing providers together. Every anchor kept has at
-    /// least one combination meeting the traits.
-    Multi(BTreeMap<ResourceProviderId, Vec<Vec<Prov>>>),
+/// The providers that can serve one group, per anchor root: flat rows
+/// sorted by (anchor, class position, provider), so that anchors come
+/// ascending and each anchor's providers by id ascending, without one
+/// allocation per anchor.
+pub(crate) struct GroupOptions {
+    /// `None`: one provider holds every class of the group and meets every
+    /// condition itself (class position 0). `Some(n)`: the unsuffixed
+    /// group when trees or sharing exist, one provider per class for its
+    /// `n` classes (in the group's class order), conditions met by the
+    /// contributing providers together; every anchor kept has a provider
+    /// for each class and a combination meeting the traits.
+    classes: Option<usize>,
+    anchors: Vec<ResourceProviderId>,
+    class_pos: Vec<usize>,
+    provs: Vec<Prov>,
 }
 
 impl GroupOptions {
+    fn from_rows(classes: Option<usize>, mut rows: Vec<(ResourceProviderId, usize, Prov)>) -> Self {
+        rows.sort_unstable();
+        rows.dedup();
+        let mut out = GroupOptions {
+            classes,
+            anchors: Vec::with_capacity(rows.len()),
+            class_pos: Vec::with_capacity(rows.len()),
+            provs: Vec::with_capacity(rows.len()),
+        };
+        for (a, k, p) in rows {
+            out.anchors.push(a);
+            out.class_pos.push(k);
+            out.provs.push(p);
+        }
+        out
+    }
+
+    fn range(&self, anchor: ResourceProviderId) -> std::ops::Range<usize> {
+        let start = self.anchors.partition_point(|&a| a < anchor);
+        let end = start + self.anchors[start..].partition_point(|&a| a == anchor);
+        start..end
+    }
+
     /// Whether the group matched nothing (the request then answers empty).
     pub(crate) fn is_empty(&self) -> bool {
-        match self {
-            GroupOptions::Single(m) => m.is_empty(),
-            GroupOptions::Multi(m) => m.is_empty(),
-        }
+        self.anchors.is_empty()
     }
 
     /// Whether the group has options under `anchor`.
     pub(crate) fn has_anchor(&self, anchor: ResourceProviderId) -> bool {
-        match self {
-            GroupOptions::Single(m) => m.contains_key(&anchor),
-            GroupOptions::Multi(m) => m.contains_key(&anchor),
-        }
+        !self.range(anchor).is_empty()
     }
 
     /// The anchors, ascending.
     pub(crate) fn anchors(&self) -> Vec<ResourceProviderId> {
-        match self {
-            GroupOptions::Single(m) => m.keys().copied().collect(),
-            GroupOptions::Multi(m) => m.keys().copied().collect(),
+        let mut out = self.anchors.clone();
+        out.dedup();
+        out
+    }
+
+    /// For a one-provider group: its providers under `anchor`, ascending.
+    pub(crate) fn single(&self, anchor: ResourceProviderId) -> Option<&[Prov]> {
+        match self.classes {
+            None => Some(&self.provs[self.range(anchor)]).filter(|s| !s.is_empty()),
+            Some(_) => None,
         }
     }
+
+    /// For the multi-provider group: per class, its providers under
+    /// `anchor`, ascending.
+    pub(crate) fn multi(&self, anchor: ResourceProviderId) -> Option<Vec<&[Prov]>> {
+        let classes = self.classes?;
+        let range = self.range(anchor);
+        per_class(classes, &self.class_pos[range.clone()], &self.provs[range])
+    }
+}
+
+/// Splits one anchor's rows into one slice per class; `None` when a class
+/// has no provider.
+fn per_class<'p>(
+    classes: usize,
+    class_pos: &[usize],
+    provs: &'p [Prov],
+) -> Option<Vec<&'p [Prov]>> {
+    let mut out = Vec::with_capacity(classes);
+    let mut start = 0;
+    for k in 0..classes {
+        let len = class_pos[start..].partition_point(|&c| c == k);
+        if len == 0 {
+            return None;
+        }
+        out.push(&provs[start..start + len]);
+        start += len;
+    }
+    Some(out)
 }
 
 /// Matches `group`; `multi` selects the unsuffixed multi-provider path
@@ -55,9 +110,9 @@ pub(crate) fn match_group(
     multi: bool,
 ) -> GroupOptions {
     if multi {
-        GroupOptions::Multi(match_multi(index, group, anchors))
+        match_multi(index, group, anchors)
     } else {
-        GroupOptions::Single(match_single(index, group, anchors))
+        GroupOptions::from_rows(None, match_single(index, group, anchors))
     }
 }
 
@@ -95,20 +150,20 @@ fn match_single(
     index: &Index<'_>,
     group: &Group,
     anchors: &AnchorFilter,
-) -> BTreeMap<ResourceProviderId, Vec<Prov>> {
-    let mut out: BTreeMap<ResourceProviderId, Vec<Prov>> = BTreeMap::new();
+) -> Vec<(ResourceProviderId, usize, Prov)> {
+    let mut out = Vec::new();
     for p in 0..index.len() {
         if !serves_alone(index, p, group) {
             continue;
         }
         let own = index.root(p);
         if anchors.allows(own) {
-            out.entry(own).or_default().push(p);
+            out.push((own, 0, p));
         }
         if index.provider(p).shares {
             for anchor in index.sharing_anchors(p) {
                 if anchor != own && anchors.allows(anchor) {
-                    out.entry(anchor).or_default().push(p);
+                    out.push((anchor, 0, p));
                 }
             }
         }
@@ -132,16 +187,12 @@ fn root_in_forbidden(index: &Index<'_>, id: ResourceProviderId, group: &Group) -
 
 /// Upstream's `get_trees_matching_all` followed by the trait filter of
 /// `_alloc_candidates_multiple_providers`.
-fn match_multi(
-    index: &Index<'_>,
-    group: &Group,
-    anchors: &AnchorFilter,
-) -> BTreeMap<ResourceProviderId, Vec<Vec<Prov>>> {
+fn match_multi(index: &Index<'_>, group: &Group, anchors: &AnchorFilter) -> GroupOptions {
     let classes = group.resources.len();
-    let mut out: BTreeMap<ResourceProviderId, Vec<Vec<Prov>>> = BTreeMap::new();
+    let mut rows: Vec<(ResourceProviderId, usize, Prov)> = Vec::new();
     if classes == 0 {
         // Upstream finds no tree for a group without resources here.
-        return out;
+        return GroupOptions::from_rows(Some(0), rows);
     }
     let aggs = &group.aggregates;
     let has_member_of = !aggs.member_of.is_empty();
@@ -190,26 +241,42 @@ fn match_multi(
                 if p_forbidden || root_in_forbidden(index, anchor, group) {
                     continue;
                 }
-                out.entry(anchor)
-                    .or_insert_with(|| vec![Vec::new(); classes])[k]
-                    .push(p);
+                rows.push((anchor, k, p));
             }
         }
     }
-    out.retain(|_, lists| {
-        lists.iter().all(|l| !l.is_empty())
-            && multi_traits_feasible(index, lists, &group.traits.required)
-    });
-    out
+    let all = GroupOptions::from_rows(Some(classes), rows);
+    // Keep the anchors with a provider for every class and a combination
+    // meeting the traits.
+    let mut kept = GroupOptions {
+        classes: Some(classes),
+        anchors: Vec::new(),
+        class_pos: Vec::new(),
+        provs: Vec::new(),
+    };
+    let mut start = 0;
+    while start < all.anchors.len() {
+        let anchor = all.anchors[start];
+        let end = start + all.anchors[start..].partition_point(|&a| a == anchor);
+        let ok = per_class(classes, &all.class_pos[start..end], &all.provs[start..end])
+            .is_some_and(|lists| multi_traits_feasible(index, &lists, &group.traits.required));
+        if ok {
+            kept.anchors.extend_from_slice(&all.anchors[start..end]);
+            kept.class_pos.extend_from_slice(&all.class_pos[start..end]);
+            kept.provs.extend_from_slice(&all.provs[start..end]);
+        }
+        start = end;
+    }
+    kept
 }
 
 /// For each level `k` of a multi-provider group, the sorted union of the
 /// traits of every option at levels `k..`; one extra empty entry at the end.
-pub(crate) fn trait_unions_from(index: &Index<'_>, lists: &[Vec<Prov>]) -> Vec<Vec<TraitId>> {
+pub(crate) fn trait_unions_from(index: &Index<'_>, lists: &[&[Prov]]) -> Vec<Vec<TraitId>> {
     let mut out = vec![Vec::new(); lists.len() + 1];
     for k in (0..lists.len()).rev() {
         let mut union = out[k + 1].clone();
-        for &p in &lists[k] {
+        for &p in lists[k] {
             union.extend_from_slice(index.traits(p));
         }
         union.sort();
@@ -221,11 +288,7 @@ pub(crate) fn trait_unions_from(index: &Index<'_>, lists: &[Vec<Prov>]) -> Vec<V
 
 /// Whether some choice of one provider per list has traits that, together,
 /// meet every any-of set.
-fn multi_traits_feasible(
-    index: &Index<'_>,
-    lists: &[Vec<Prov>],
-    required: &[Vec<TraitId>],
-) -> bool {
+fn multi_traits_feasible(index: &Index<'_>, lists: &[&[Prov]], required: &[Vec<TraitId>]) -> bool {
     if required.is_empty() {
         return true;
     }
@@ -236,7 +299,7 @@ fn multi_traits_feasible(
 
 fn feasible_from(
     index: &Index<'_>,
-    lists: &[Vec<Prov>],
+    lists: &[&[Prov]],
     required: &[Vec<TraitId>],
     unions: &[Vec<TraitId>],
     chosen: &mut Vec<Prov>,
@@ -251,7 +314,7 @@ fn feasible_from(
     if k == lists.len() {
         return true;
     }
-    for &p in &lists[k] {
+    for &p in lists[k] {
         chosen.push(p);
         let found = feasible_from(index, lists, required, unions, chosen);
         chosen.pop();

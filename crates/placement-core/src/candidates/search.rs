@@ -87,42 +87,39 @@ impl AnchorSearch {
         let mut plan = Planner::default();
         let mut levels: Vec<Level> = Vec::new();
         for (g, (group, found)) in shared.request.groups.iter().zip(shared.groups).enumerate() {
-            match found {
-                GroupOptions::Single(by_anchor) => {
-                    let provs = by_anchor.get(&anchor)?;
-                    let options = provs
-                        .iter()
-                        .filter_map(|&p| plan.option(index, p, &group.resources))
-                        .collect();
-                    levels.push(Level {
-                        group: g,
-                        kind: Kind::Single {
-                            suffixed: !group.is_unsuffixed(),
-                        },
-                        options,
-                        subtrees: Vec::new(),
-                    });
-                }
-                GroupOptions::Multi(by_anchor) => {
-                    let lists = by_anchor.get(&anchor)?;
-                    let unions = trait_unions_from(index, lists);
-                    let first = levels.len();
-                    for (k, (list, &request)) in lists.iter().zip(&group.resources).enumerate() {
-                        let options = list
-                            .iter()
-                            .filter_map(|&p| plan.option(index, p, &[request]))
-                            .collect();
-                        levels.push(Level {
-                            group: g,
-                            kind: Kind::Class {
-                                first,
-                                unions_next: unions.get(k + 1).cloned().unwrap_or_default(),
-                            },
-                            options,
-                            subtrees: Vec::new(),
-                        });
-                    }
-                }
+            if let Some(provs) = found.single(anchor) {
+                let options = provs
+                    .iter()
+                    .filter_map(|&p| plan.option(index, p, &group.resources))
+                    .collect();
+                levels.push(Level {
+                    group: g,
+                    kind: Kind::Single {
+                        suffixed: !group.is_unsuffixed(),
+                    },
+                    options,
+                    subtrees: Vec::new(),
+                });
+                continue;
+            }
+            // A one-provider group without options here ends in `?` too.
+            let lists = found.multi(anchor)?;
+            let unions = trait_unions_from(index, &lists);
+            let first = levels.len();
+            for (k, (list, &request)) in lists.iter().zip(&group.resources).enumerate() {
+                let options = list
+                    .iter()
+                    .filter_map(|&p| plan.option(index, p, &[request]))
+                    .collect();
+                levels.push(Level {
+                    group: g,
+                    kind: Kind::Class {
+                        first,
+                        unions_next: unions.get(k + 1).cloned().unwrap_or_default(),
+                    },
+                    options,
+                    subtrees: Vec::new(),
+                });
             }
         }
         if levels.is_empty() || levels.iter().any(|l| l.options.is_empty()) {
@@ -377,24 +374,43 @@ impl Planner {
     }
 
     /// The tree-total pre-check (upstream bug 2160721, made exact with
-    /// usage): for each class, what all groups request together must fit
-    /// in the summed headroom of every provider that could serve it here.
+    /// usage), per class over every provider that could serve it here:
+    /// - what all groups request together must fit in the summed headroom;
+    /// - for each requested amount `a`, the groups asking at least `a` must
+    ///   not outnumber the places for one such amount, the sum over
+    ///   providers of `headroom / a` (a class is never split, so each of
+    ///   those groups takes `a` or more from a single provider).
     fn totals_can_hold(&self, request: &CandidateRequest) -> bool {
-        let mut demand: BTreeMap<ResourceClassId, i64> = BTreeMap::new();
+        let mut demand: BTreeMap<ResourceClassId, Vec<i64>> = BTreeMap::new();
         for group in &request.groups {
             for &(class, amount) in &group.resources {
-                let d = demand.entry(class).or_default();
-                *d = d.saturating_add(amount);
+                demand.entry(class).or_default().push(amount);
             }
         }
-        let mut supply: BTreeMap<ResourceClassId, i64> = BTreeMap::new();
+        let mut rooms: BTreeMap<ResourceClassId, Vec<i64>> = BTreeMap::new();
         for (&(_, class), &limit) in self.slot_key.iter().zip(&self.slot_limit) {
-            let s = supply.entry(class).or_default();
-            *s = s.saturating_add(limit.max(0));
+            rooms.entry(class).or_default().push(limit.max(0));
         }
-        demand
-            .iter()
-            .all(|(class, &want)| supply.get(class).copied().unwrap_or(0) >= want)
+        demand.iter_mut().all(|(class, amounts)| {
+            let rooms = rooms.get(class).map_or(&[][..], Vec::as_slice);
+            let want = amounts.iter().fold(0i64, |s, &a| s.saturating_add(a));
+            let have = rooms.iter().fold(0i64, |s, &r| s.saturating_add(r));
+            if want > have {
+                return false;
+            }
+            amounts.sort_unstable_by(|a, b| b.cmp(a));
+            amounts.iter().enumerate().all(|(i, &a)| {
+                // amounts[..=i] are the groups asking at least `a`; only
+                // the last of equal amounts binds.
+                if amounts.get(i + 1) == Some(&a) {
+                    return true;
+                }
+                let places = rooms.iter().fold(0usize, |s, &r| {
+                    s.saturating_add(usize::try_from(r / a.max(1)).unwrap_or(usize::MAX))
+                });
+                i < places
+            })
+        })
     }
 }
 
