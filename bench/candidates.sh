@@ -67,9 +67,11 @@
 # uniquely named databases. Servers listen on loopback only.
 #
 # Usage: bench/candidates.sh [--db sqlite|postgresql|all] [--scale 1000|10000|all]
-#            [--seconds S] [--timeout T] [--workers W] [--no-wide]
-# Defaults: --db all, --scale all, --seconds 15, --timeout 60, --workers 2
-# (upstream gunicorn workers). A full run (both backends, both scales) takes
+#            [--seconds S] [--timeout T] [--wide-timeout T] [--workers W] [--no-wide]
+# Defaults: --db all, --scale all, --seconds 15, --timeout 60 (flat and
+# nested), --wide-timeout 20 (wide trees), --workers 2 (upstream gunicorn
+# workers). --scale takes any provider/tree count; --no-wide skips the wide
+# trees. A full run (both backends, both scales) takes
 # about half an hour on 2 cores. BENCH_NO_BUILD=1 skips `cargo build`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -79,6 +81,7 @@ seconds=15
 timeout=60
 workers=2
 wide=1
+wide_timeout=20
 while (($#)); do
   case $1 in
     --db)
@@ -98,6 +101,7 @@ while (($#)); do
     --seconds) seconds=${2:?--seconds needs a number}; shift 2 ;;
     --timeout) timeout=${2:?--timeout needs a number}; shift 2 ;;
     --workers) workers=${2:?--workers needs a number}; shift 2 ;;
+    --wide-timeout) wide_timeout=${2:?--wide-timeout needs a number}; shift 2 ;;
     --no-wide) wide=0; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
@@ -341,6 +345,8 @@ for backend in "${dbs[@]}"; do
     stop_servers
   done
   if ((wide)); then
+    workload_timeout=$timeout
+    timeout=$wide_timeout
     prepare "$backend" wide8 wide 1 8 1
     scenario "$backend" "bug 2126751: 8x8 isolate limit=1000" 1000 "$(wide_query 8 isolate 1000)"
     scenario "$backend" "bug 2126751: 8x8 isolate unlimited" 40320 "$(wide_query 8 isolate)"
@@ -351,6 +357,7 @@ for backend in "${dbs[@]}"; do
     prepare "$backend" wide2x8x8 wide 2 8 8
     scenario "$backend" "bug 2070257: 2x8x8, 6 groups limit=1000" 1000 "$(wide_query 6 none 1000)"
     stop_servers
+    timeout=$workload_timeout
   fi
 done
 
