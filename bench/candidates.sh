@@ -37,8 +37,8 @@
 #    Upstream runs with its 16.0.0 defaults (max_allocation_candidates = -1,
 #    no wide-tree workaround), so it enumerates everything before `limit`.
 #
-# Each figure: one request first (its candidate count is printed, and a
-# count other than expected is flagged), then a closed loop of 10 clients
+# Each figure: one request first (its latency and candidate count are
+# printed, and a count other than expected is flagged), then a closed loop of 10 clients
 # for --seconds (crates/placement/examples/candload.rs): p50, p99 and
 # requests per second, for both servers, and the throughput ratio. A request
 # that takes longer than --timeout is recorded as "timeout >Ns" and the
@@ -68,7 +68,7 @@
 #
 # Usage: bench/candidates.sh [--db sqlite|postgresql|all] [--scale 1000|10000|all]
 #            [--seconds S] [--timeout T] [--wide-timeout T] [--workers W] [--no-wide]
-# Defaults: --db all, --scale all, --seconds 15, --timeout 60 (flat and
+# Defaults: --db all, --scale all, --seconds 10, --timeout 60 (flat and
 # nested), --wide-timeout 20 (wide trees), --workers 2 (upstream gunicorn
 # workers). --scale takes any provider/tree count; --no-wide skips the wide
 # trees. A full run (both backends, both scales) takes
@@ -77,7 +77,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 dbs=(sqlite postgresql)
 scales=(1000 10000)
-seconds=15
+seconds=10
 timeout=60
 workers=2
 wide=1
@@ -229,27 +229,28 @@ ratio() { # numerator denominator -> "N.Nx", or "n/a"
   fi
 }
 
-# One side's cells: "candidates | p50 / p99 ms | req/s", from candload's JSON.
+# One side's cells: "candidates | one request ms | p50 / p99 ms | req/s",
+# from candload's JSON.
 cells() { # json expected
   local json=$1 status
   status=$(field "$json" status)
   case $status in
     200) ;;
-    timeout) echo "- | timeout >${timeout}s | -"; return ;;
-    skipped) echo "- | skipped: 404, route missing | -"; return ;;
-    *) echo "- | answered $status | -"; return ;;
+    timeout) echo "- | timeout >${timeout}s | - | -"; return ;;
+    skipped) echo "- | skipped: 404, route missing | - | -"; return ;;
+    *) echo "- | answered $status | - | -"; return ;;
   esac
   local n mark=""
   n=$(field "$json" candidates)
   [[ $n == "$2" ]] || mark=" (expected $2!)"
   if [[ $(field "$json" loop) == skipped ]]; then
-    echo "$n$mark | one request $(field "$json" first_ms) ms | -"
+    echo "$n$mark | $(field "$json" first_ms) | loop skipped | -"
     return
   fi
   local extra=""
   (($(field "$json" timeouts) + $(field "$json" errors) == 0)) \
     || extra=" ($(field "$json" timeouts) timeouts, $(field "$json" errors) errors)"
-  echo "$n$mark | $(field "$json" p50_ms) / $(field "$json" p99_ms) | $(field "$json" rps)$extra"
+  echo "$n$mark | $(field "$json" first_ms) | $(field "$json" p50_ms) / $(field "$json" p99_ms) | $(field "$json" rps)$extra"
 }
 
 measure() { # port query
@@ -273,7 +274,23 @@ scenario() { # backend label expected query
   fi
   log "  placement-rs $rs_json"
   log "  upstream     $py_json"
-  rows+=("| $label | $backend | $(cells "$rs_json" "$expected") | $(cells "$py_json" "$expected") | $(ratio "$(field "$rs_json" rps)" "$(field "$py_json" rps)") |")
+  rows+=("| $label | $backend | $(cells "$rs_json" "$expected") | $(cells "$py_json" "$expected") | $(compare "$rs_json" "$py_json") |")
+}
+
+# The throughput ratio; when a loop was skipped, the ratio of single-request
+# latencies; when only upstream timed out, a lower bound of that.
+compare() { # rs-json py-json
+  local r
+  r=$(ratio "$(field "$1" rps)" "$(field "$2" rps)")
+  [[ $r == n/a ]] || { echo "$r"; return; }
+  if [[ $(field "$1" status) == 200 && $(field "$2" status) == 200 ]]; then
+    r=$(ratio "$(field "$2" first_ms)" "$(field "$1" first_ms)")
+    [[ $r == n/a ]] || { echo "$r (one-request latency)"; return; }
+  elif [[ $(field "$1" status) == 200 && $(field "$2" status) == timeout ]]; then
+    r=$(ratio "$((timeout * 1000))" "$(field "$1" first_ms)")
+    [[ $r == n/a ]] || { echo ">$r (one-request latency)"; return; }
+  fi
+  echo "n/a"
 }
 
 # Loads a shape through placement-rs into a fresh database, copies it for
@@ -364,8 +381,8 @@ done
 echo
 echo "GET /allocation_candidates at concurrency $concurrency, ${seconds}s per figure (upstream: gunicorn -w $workers), $(( $(date +%s) - start ))s in all"
 echo
-echo "| scenario | db | candidates (rs) | rs p50 / p99 ms | rs req/s | candidates (upstream) | upstream p50 / p99 ms | upstream req/s | throughput ratio |"
-echo "|---|---|---|---|---|---|---|---|---|"
+echo "| scenario | db | candidates (rs) | rs one request ms | rs p50 / p99 ms | rs req/s | candidates (upstream) | upstream one request ms | upstream p50 / p99 ms | upstream req/s | throughput ratio |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
 printf '%s\n' "${rows[@]}"
 echo
 echo "| peak RSS growth over one request (fresh process) | db | placement-rs | upstream (one gunicorn worker) |"
