@@ -104,12 +104,15 @@ impl Api {
         if expect.contains(&status) {
             return Ok(());
         }
-        let text = answer.text().await.unwrap_or_default();
-        Err(format!(
-            "{method} {path} answered {status}: {}",
-            &text[..text.len().min(300)]
-        )
-        .into())
+        // The first 300 characters (not bytes: a cut must not split one).
+        let text: String = answer
+            .text()
+            .await
+            .unwrap_or_default()
+            .chars()
+            .take(300)
+            .collect();
+        Err(format!("{method} {path} answered {status}: {text}").into())
     }
 
     async fn post(&self, path: &str, body: Value) -> Result<(), BoxError> {
