@@ -110,6 +110,16 @@ impl InventoryLimits {
         used.saturating_add(sum) <= self.capacity_for_summaries() && sum <= self.max_unit
     }
 
+    /// The largest sum [`fits_summed_amount`](Self::fits_summed_amount)
+    /// accepts beside `used` (negative when nothing fits): what the
+    /// candidates engine prunes partial assignments against.
+    #[must_use]
+    pub fn headroom_for_sums(&self, used: i64) -> i64 {
+        self.capacity_for_summaries()
+            .saturating_sub(used)
+            .min(self.max_unit)
+    }
+
     /// upstream's `_validate_inventory_capacity`: the truncated capacity
     /// must be positive, or from microversion 1.26 (`zero_allowed`) at
     /// least zero.
@@ -234,5 +244,25 @@ mod tests {
         assert!(full.capacity_is_valid(true));
         assert!(!limits(4, 5, 1.0).capacity_is_valid(true));
         assert!(limits(4, 3, 1.0).capacity_is_valid(false));
+    }
+
+    #[test]
+    fn headroom_for_sums_is_the_largest_sum_the_recheck_accepts() {
+        let limits = InventoryLimits {
+            total: 10,
+            reserved: 1,
+            min_unit: 1,
+            max_unit: 6,
+            step_size: 1,
+            allocation_ratio: 1.5,
+        };
+        // int(9 * 1.5) = 13; 13 - 4 = 9, capped by max_unit 6.
+        assert_eq!(limits.headroom_for_sums(4), 6);
+        assert!(limits.fits_summed_amount(4, 6));
+        assert!(!limits.fits_summed_amount(4, 7));
+        // 13 - 10 = 3: below max_unit, and exactly the edge.
+        assert_eq!(limits.headroom_for_sums(10), 3);
+        assert!(limits.fits_summed_amount(10, 3));
+        assert!(!limits.fits_summed_amount(10, 4));
     }
 }

@@ -171,7 +171,10 @@ mod tests {
             ),
             "{error}"
         );
-        assert!(error.ends_with("\n\nOn instance:\n    {'invalid': 'abc'}"), "{error}");
+        assert!(
+            error.ends_with("\n\nOn instance:\n    {'invalid': 'abc'}"),
+            "{error}"
+        );
     }
 
     #[test]

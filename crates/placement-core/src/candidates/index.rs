@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::model::{
     AggregateCondition, Snapshot, SnapshotInventory, SnapshotProvider, TraitCondition,
 };
+use crate::capacity::InventoryLimits;
 use crate::ids::{AggregateId, ResourceClassId, ResourceProviderId, TraitId};
 
 /// A provider's position in [`Index`]; positions follow ascending ids, so
@@ -237,32 +238,16 @@ impl AnchorFilter {
 }
 
 /// upstream's per-class SQL filter (`_capacity_check_clause`): whether one
-/// group's `amount` fits the inventory on its own, with the capacity as an
-/// un-truncated float.
-#[expect(
-    clippy::cast_precision_loss,
-    reason = "the SQL compares in floating point; inventory integers fit in 2^31"
-)]
+/// group's `amount` fits the inventory on its own (the float form of
+/// capacity, see [`crate::capacity`]).
 pub(crate) fn fits(inv: &SnapshotInventory, amount: i64) -> bool {
-    inv.min_unit <= amount
-        && amount <= inv.max_unit
-        && inv.step_size > 0
-        && amount % inv.step_size == 0
-        && (inv.used as f64 + amount as f64)
-            <= inv.total.saturating_sub(inv.reserved) as f64 * inv.allocation_ratio
+    InventoryLimits::from(inv).can_serve(inv.used, amount)
 }
 
-/// The most a candidate may add to this inventory in total: upstream's final
-/// re-check allows `used + sum <= int((total - reserved) * ratio)` and
-/// `sum <= max_unit`.
-#[expect(
-    clippy::cast_possible_truncation,
-    clippy::cast_precision_loss,
-    reason = "Python's int(float) truncates toward zero; totals fit in 2^31"
-)]
+/// The most a candidate may add to this inventory in total, by upstream's
+/// final re-check of summed amounts (the truncated form of capacity).
 pub(crate) fn headroom(inv: &SnapshotInventory) -> i64 {
-    let capacity = (inv.total.saturating_sub(inv.reserved) as f64 * inv.allocation_ratio) as i64;
-    capacity.saturating_sub(inv.used).min(inv.max_unit)
+    InventoryLimits::from(inv).headroom_for_sums(inv.used)
 }
 
 #[cfg(test)]

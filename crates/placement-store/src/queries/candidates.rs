@@ -158,15 +158,15 @@ pub(crate) async fn deployment_flags(
     shares_trait: Option<i64>,
 ) -> Result<(bool, bool)> {
     tx.fetch_one_with(
-            r"SELECT
+        r"SELECT
                 CASE WHEN EXISTS (SELECT 1 FROM resource_providers
                                   WHERE parent_provider_id IS NOT NULL) THEN 1 ELSE 0 END,
                 CASE WHEN EXISTS (SELECT 1 FROM resource_provider_traits
                                   WHERE trait_id = ?) THEN 1 ELSE 0 END",
-            &[Value::from(shares_trait.unwrap_or(-1))],
-            |row| Ok((row.get_i64(0)? != 0, row.get_i64(1)? != 0)),
-        )
-        .await
+        &[Value::from(shares_trait.unwrap_or(-1))],
+        |row| Ok((row.get_i64(0)? != 0, row.get_i64(1)? != 0)),
+    )
+    .await
 }
 
 /// One amount of one class a group asks for, and the tree it must come
@@ -328,28 +328,28 @@ pub(crate) async fn snapshot_providers(
     );
     params.extend(classes.iter().copied().map(Value::from));
     tx.fetch_all_with(&sql, &params, |r| {
-            let inventory = match r.get_opt_i64(4)? {
-                None => None,
-                Some(class) => Some(InventoryRow {
-                    class,
-                    total: r.get_i64(5)?,
-                    reserved: r.get_i64(6)?,
-                    min_unit: r.get_i64(7)?,
-                    max_unit: r.get_i64(8)?,
-                    step_size: r.get_i64(9)?,
-                    allocation_ratio: r.get_f64(10)?,
-                    used: r.get_opt_i64(11)?.unwrap_or(0),
-                }),
-            };
-            Ok(ProviderInventoryRow {
-                id: r.get_i64(0)?,
-                uuid: r.get_string(1)?,
-                parent: r.get_opt_i64(2)?,
-                root: r.get_i64(3)?,
-                inventory,
-            })
+        let inventory = match r.get_opt_i64(4)? {
+            None => None,
+            Some(class) => Some(InventoryRow {
+                class,
+                total: r.get_i64(5)?,
+                reserved: r.get_i64(6)?,
+                min_unit: r.get_i64(7)?,
+                max_unit: r.get_i64(8)?,
+                step_size: r.get_i64(9)?,
+                allocation_ratio: r.get_f64(10)?,
+                used: r.get_opt_i64(11)?.unwrap_or(0),
+            }),
+        };
+        Ok(ProviderInventoryRow {
+            id: r.get_i64(0)?,
+            uuid: r.get_string(1)?,
+            parent: r.get_opt_i64(2)?,
+            root: r.get_i64(3)?,
+            inventory,
         })
-        .await
+    })
+    .await
 }
 
 /// What [`snapshot_memberships`] reads: (provider id, trait id) and
