@@ -2,7 +2,11 @@
 //! them. Each extracts what it needs, calls one `ops::` function and renders
 //! the result for the negotiated microversion. Bodies and query strings
 //! are checked against `crate::schema`'s trees (chosen per microversion by
-//! that module) before a handler reads them.
+//! that module) before a handler reads them; the provider-list and
+//! candidates query languages are parsed by `placement_core::request_groups`.
+//! Store errors convert with `?` (`From<placement_store::Error>` maps what
+//! upstream maps globally); a handler maps an error itself only where
+//! upstream words that failure differently on its route.
 
 pub(crate) mod allocation;
 pub(crate) mod allocation_candidate;
