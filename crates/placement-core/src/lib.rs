@@ -18,6 +18,8 @@
 //! - [`policy`]: oslo.policy's rule language, placement's 38 registered
 //!   rules with their scope types and deprecated forms, the merged rule set
 //!   (files over defaults, legacy or new defaults) and the sample file.
+//! - [`pyrepr`]: Python's `repr()` of strings and `str.isprintable`, for
+//!   upstream's error texts.
 //! - [`resource_class`]: resource classes, standard and custom, and the rules
 //!   for custom names.
 //! - [`request_groups`]: the query language of `resources`, `required`,
@@ -38,6 +40,7 @@ pub mod ids;
 pub mod inventory;
 pub mod microversion;
 pub mod policy;
+pub mod pyrepr;
 pub mod request_groups;
 pub mod resource_class;
 pub mod resource_provider;

@@ -24,9 +24,9 @@
 //! strings, so an unknown or oddly written name is not a parse error.
 
 use std::collections::BTreeSet;
-use std::fmt::Write as _;
 
 use crate::candidates::model::{GroupPolicy, NamedGroup, NamedRequest};
+use crate::pyrepr::str_repr;
 use crate::resource_provider::{parse_uuid_like, ProviderFilter};
 
 /// What the requested microversion allows, as flags. The HTTP layer derives
@@ -167,7 +167,7 @@ pub enum QueryError {
          Failed validating 'pattern' in schema['properties']['limit']:\n    \
          {{'type': ['integer', 'string'],\n     'pattern': '^[1-9][0-9]*$',\n     \
          'minimum': 1,\n     'minLength': 1}}\n\nOn instance['limit']:\n    {repr}",
-        repr = py_str_repr(.0)
+        repr = str_repr(.0)
     )]
     LimitNotInteger(String),
     /// `root_required` given more than once.
@@ -865,41 +865,9 @@ pub fn python_int(s: &str) -> Option<String> {
     })
 }
 
-/// Python's `repr()` of a `str`, for the list reprs in upstream's texts.
-// NOTE(upstream): non-ASCII characters are printed as they are; Python
-// escapes the non-printable ones among them, which only a suffix from a
-// `same_subtree` value could contain.
-fn py_str_repr(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push(quote);
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c == quote => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if (c as u32) < 0x20 || (0x7f..=0xa0).contains(&(c as u32)) => {
-                let _ = write!(out, "\\x{:02x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push(quote);
-    out
-}
-
 /// Python's `repr()` of a list of `str`.
 fn py_list_repr(items: &[String]) -> String {
-    let parts: Vec<String> = items.iter().map(|s| py_str_repr(s)).collect();
+    let parts: Vec<String> = items.iter().map(|s| str_repr(s)).collect();
     format!("[{}]", parts.join(", "))
 }
 
@@ -1305,7 +1273,7 @@ mod tests {
             py_list_repr(&["_A".to_owned(), "it's".to_owned(), "a\"b'c".to_owned()]),
             r#"['_A', "it's", 'a"b\'c']"#
         );
-        assert_eq!(py_str_repr("a\\b\n\u{1}"), r"'a\\b\n\x01'");
+        assert_eq!(str_repr("a\\b\n\u{1}"), r"'a\\b\n\x01'");
     }
 
     #[test]
