@@ -927,3 +927,148 @@ async fn a_later_groups_bad_name_surfaces_only_when_earlier_groups_match() {
         );
     }
 }
+
+/// Fills `n` flat compute nodes with upstream's perfload shape (VCPU,
+/// MEMORY_MB, DISK_GB), a tenth of them partly used, in a few statements.
+async fn flat_cloud(db: &Database, n: usize) {
+    let mut tx = db.begin().await.unwrap();
+    let vcpu = class_id(&mut tx, "VCPU").await;
+    let mem = class_id(&mut tx, "MEMORY_MB").await;
+    let disk = class_id(&mut tx, "DISK_GB").await;
+    let first: i64 = 1;
+    for chunk_start in (0..n).step_by(500) {
+        let end = (chunk_start + 500).min(n);
+        let mut rps = Vec::new();
+        let mut invs = Vec::new();
+        let mut allocs = Vec::new();
+        for i in chunk_start..end {
+            let id = first + i64::try_from(i).unwrap();
+            rps.push(format!("({id}, '{}', 'cn{i}', 0, {id})", Uuid::new_v4()));
+            invs.push(format!("({id}, {vcpu}, 24, 0, 1, 24, 1, 16.0)"));
+            invs.push(format!("({id}, {mem}, 131072, 512, 1, 131072, 1, 1.5)"));
+            invs.push(format!("({id}, {disk}, 2048, 0, 1, 2048, 1, 1.0)"));
+            if i % 10 == 0 {
+                allocs.push(format!("({id}, '{}', {vcpu}, 8)", Uuid::new_v4()));
+                allocs.push(format!("({id}, '{}', {mem}, 4096)", Uuid::new_v4()));
+            }
+        }
+        tx.execute(
+            &format!(
+                "INSERT INTO resource_providers (id, uuid, name, generation, root_provider_id) VALUES {}",
+                rps.join(", ")
+            ),
+            params![],
+        )
+        .await
+        .unwrap();
+        tx.execute(
+            &format!(
+                "INSERT INTO inventories (resource_provider_id, resource_class_id, total, reserved, min_unit, max_unit, step_size, allocation_ratio) VALUES {}",
+                invs.join(", ")
+            ),
+            params![],
+        )
+        .await
+        .unwrap();
+        if !allocs.is_empty() {
+            tx.execute(
+                &format!(
+                    "INSERT INTO allocations (resource_provider_id, consumer_id, resource_class_id, used) VALUES {}",
+                    allocs.join(", ")
+                ),
+                params![],
+            )
+            .await
+            .unwrap();
+        }
+    }
+    tx.commit().await.unwrap();
+    if db.backend() == placement_store::Backend::Postgres {
+        // The rows above chose their ids; move the sequence past them.
+        let mut tx = db.begin().await.unwrap();
+        tx.execute_raw(
+            "SELECT setval('resource_providers_id_seq', (SELECT MAX(id) FROM resource_providers))",
+        )
+        .await
+        .unwrap();
+        tx.execute_raw("ANALYZE").await.unwrap();
+        tx.commit().await.unwrap();
+    }
+}
+
+fn median(mut v: Vec<std::time::Duration>) -> std::time::Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+/// A timing, not a check: run with
+/// `cargo test --release -p placement-store --test allocation_candidates timing -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a timing report, run by hand in release mode"]
+async fn timing_of_the_op_over_10000_flat_providers_with_limit_1000() {
+    use std::time::Instant;
+    for tdb in dbs().await {
+        let db = tdb.database();
+        if db.backend() == placement_store::Backend::MySql {
+            continue;
+        }
+        flat_cloud(db, 10_000).await;
+        let request = one_group(group(
+            "",
+            &[("VCPU", 1), ("MEMORY_MB", 256), ("DISK_GB", 10)],
+        ));
+        let options = EngineOptions {
+            limit: Some(1000),
+            ..EngineOptions::default()
+        };
+        let (mut whole, mut db_phase, mut engine, mut summaries) = (vec![], vec![], vec![], vec![]);
+        for _ in 0..7 {
+            let t = Instant::now();
+            let answer = allocation_candidates(db, &request, &options).await.unwrap();
+            whole.push(t.elapsed());
+            assert_eq!(answer.candidates.len(), 1000);
+            assert_eq!(answer.summaries.len(), 1000);
+
+            let t = Instant::now();
+            let Prepared::Ready {
+                request: resolved,
+                snapshot,
+            } = prepare(db, &request).await.unwrap()
+            else {
+                panic!("no anchors");
+            };
+            db_phase.push(t.elapsed());
+            assert_eq!(snapshot.providers.len(), 10_000);
+            let t = Instant::now();
+            let generated =
+                placement_core::candidates::generate(&snapshot, &resolved, &options).unwrap();
+            engine.push(t.elapsed());
+            let scope = generated.summaries.clone();
+            let t = Instant::now();
+            allocation_candidates_with(
+                db,
+                &request,
+                &options,
+                |_: &Snapshot, _: &_, _: &EngineOptions| {
+                    Ok(Generated {
+                        candidates: Vec::new(),
+                        summaries: scope,
+                    })
+                },
+            )
+            .await
+            .unwrap();
+            summaries.push(t.elapsed());
+        }
+        let db_phase = median(db_phase);
+        let with_summaries = median(summaries);
+        eprintln!(
+            "{}: whole op {:?} (median of 7); resolve+snapshot {:?}; engine {:?}; summaries of 1000 ≈ {:?}",
+            tdb.backend().name(),
+            median(whole),
+            db_phase,
+            median(engine),
+            with_summaries.saturating_sub(db_phase),
+        );
+    }
+}
