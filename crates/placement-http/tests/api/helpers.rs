@@ -284,6 +284,15 @@ fn init_logging() {
                 .with_env_filter("debug")
                 .with_test_writer()
                 .try_init();
+        } else {
+            // A global subscriber that wants everything up to DEBUG and
+            // writes nowhere: with none, a callsite first hit on a thread
+            // without a captured log caches "never", and a test capturing
+            // logs on another thread then loses that span or event.
+            let _ = tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::DEBUG)
+                .with_writer(std::io::sink)
+                .try_init();
         }
     });
 }
