@@ -928,6 +928,101 @@ async fn a_later_groups_bad_name_surfaces_only_when_earlier_groups_match() {
     }
 }
 
+/// 140 trees in id order: the first 40 full, then flat and nested compute
+/// nodes, every fifth in the aggregate of a sharing disk provider created
+/// halfway.
+async fn windowed_cloud(db: &Database) {
+    let agg = Uuid::new_v4();
+    for i in 0..140 {
+        let cn = provider(db, &format!("cn{i}"), None).await;
+        if i == 70 {
+            let nfs = provider(db, "nfs", None).await;
+            inventory(db, &nfs, "DISK_GB", 1000, 0).await;
+            give_trait(db, &nfs, "MISC_SHARES_VIA_AGGREGATE").await;
+            aggregate(db, agg, Some(&nfs)).await;
+        }
+        if i % 5 == 0 {
+            aggregate(db, agg, Some(&cn)).await;
+        }
+        if i < 40 {
+            inventory(db, &cn, "VCPU", 4, 4).await;
+            inventory(db, &cn, "MEMORY_MB", 1024, 0).await;
+        } else if i % 3 == 0 {
+            let numa = provider(db, &format!("cn{i}-numa"), Some(&cn)).await;
+            inventory(db, &numa, "VCPU", 8, 0).await;
+            inventory(db, &cn, "MEMORY_MB", 4096, 0).await;
+            if i % 2 == 0 {
+                give_trait(db, &numa, "CUSTOM_FAST").await;
+            }
+        } else {
+            inventory(db, &cn, "VCPU", 8, 0).await;
+            inventory(db, &cn, "MEMORY_MB", 4096, 0).await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_limited_answer_read_in_windows_is_the_prefix_of_the_whole_answer() {
+    for tdb in dbs().await {
+        let db = tdb.database();
+        let backend = tdb.backend().name();
+        windowed_cloud(db).await;
+        let mut fast = group("1", &[("VCPU", 1)]);
+        fast.required = vec![texts(&["CUSTOM_FAST"])];
+        let requests = [
+            one_group(group("", &[("VCPU", 1), ("MEMORY_MB", 512)])),
+            one_group(group(
+                "",
+                &[("VCPU", 1), ("MEMORY_MB", 512), ("DISK_GB", 10)],
+            )),
+            one_group(group("", &[("DISK_GB", 10)])),
+            NamedRequest {
+                groups: vec![fast, group("2", &[("MEMORY_MB", 256)])],
+                group_policy: placement_core::candidates::model::GroupPolicy::None,
+                ..NamedRequest::default()
+            },
+        ];
+        for request in &requests {
+            let whole = allocation_candidates(db, request, &EngineOptions::default())
+                .await
+                .unwrap();
+            assert!(!whole.candidates.is_empty(), "{backend}: {request:?}");
+            let summarized: Vec<&str> = whole.summaries.iter().map(|s| s.uuid.as_str()).collect();
+            for limit in [1, 3, 10, 25, 60, 200] {
+                let options = EngineOptions {
+                    limit: Some(limit),
+                    ..EngineOptions::default()
+                };
+                let got = allocation_candidates(db, request, &options).await.unwrap();
+                let n = limit.min(whole.candidates.len());
+                assert_eq!(
+                    got.candidates,
+                    whole.candidates[..n],
+                    "{backend}: limit {limit}, {request:?}"
+                );
+                for s in &got.summaries {
+                    assert!(summarized.contains(&s.uuid.as_str()), "{backend}");
+                }
+                for c in &got.candidates {
+                    for rp in c.allocations.keys() {
+                        assert!(
+                            got.summaries.iter().any(|s| &s.uuid == rp),
+                            "{backend}: {rp} used but not summarized"
+                        );
+                    }
+                }
+                // The cap stops generation the same way.
+                let capped = EngineOptions {
+                    max_candidates: Some(limit),
+                    ..EngineOptions::default()
+                };
+                let got = allocation_candidates(db, request, &capped).await.unwrap();
+                assert_eq!(got.candidates, whole.candidates[..n], "{backend}");
+            }
+        }
+    }
+}
+
 /// Fills `n` flat compute nodes with upstream's perfload shape (VCPU,
 /// MEMORY_MB, DISK_GB), a tenth of them partly used, in a few statements.
 async fn flat_cloud(db: &Database, n: usize) {
@@ -1052,7 +1147,7 @@ async fn timing_of_the_op_over_10000_flat_providers_with_limit_1000() {
                 |_: &Snapshot, _: &_, _: &EngineOptions| {
                     Ok(Generated {
                         candidates: Vec::new(),
-                        summaries: scope,
+                        summaries: scope.clone(),
                     })
                 },
             )

@@ -31,7 +31,9 @@
 //! fastest and each level's providers taken by id ascending.
 //! `DepthFirst` exhausts an anchor before the next; `BreadthFirst` takes
 //! one new candidate from each anchor in turn. The strategy only matters
-//! when the cap or `limit` truncates.
+//! when the cap or `limit` truncates. A window (a snapshot with
+//! `anchors_below`) visits only the anchors below its bound, so with
+//! `DepthFirst` its answer is a prefix of the whole deployment's.
 //!
 //! With a seed, anchors and each level's providers are visited in a seeded
 //! random order, anchors always take turns (so a truncated answer is
@@ -104,6 +106,7 @@ pub fn generate(
         .anchors()
         .into_iter()
         .filter(|&a| rest.iter().all(|g| g.has_anchor(a)))
+        .filter(|&a| snapshot.anchors_below.is_none_or(|below| a < below))
         .collect();
     let shared = Shared {
         index: &index,
@@ -127,7 +130,7 @@ pub fn generate(
             })
             .collect(),
     };
-    let mut found = Found::new(target(options));
+    let mut found = Found::new(options.target());
     match options.random_seed {
         None if options.strategy == GenerationStrategy::DepthFirst => {
             depth_first(&shared, &common, &mut found);
@@ -167,20 +170,6 @@ fn scope(providers: bool, ids: Vec<ResourceProviderId>) -> SummaryScope {
         SummaryScope::Providers(ids)
     } else {
         SummaryScope::Trees(ids)
-    }
-}
-
-/// How many distinct candidates to produce: `min(limit, cap)`.
-// NOTE(upstream): the cap counts candidates after the below-1.29 nested
-// filter and `limit` stops generation; upstream generates up to the cap,
-// filters, then cuts to `limit`. Upstream's check runs after an insert, so
-// a cap of 0 still yields one candidate; kept.
-fn target(options: &EngineOptions) -> Option<usize> {
-    let cap = options.max_candidates.map(|m| m.max(1));
-    match (options.limit, cap) {
-        (Some(limit), Some(cap)) => Some(limit.min(cap)),
-        (Some(limit), None) => Some(limit),
-        (None, cap) => cap,
     }
 }
 
@@ -371,6 +360,7 @@ mod tests {
         Snapshot {
             has_trees: providers.iter().any(|p| p.parent.is_some()),
             has_sharing: providers.iter().any(|p| p.shares),
+            anchors_below: None,
             providers,
         }
     }
@@ -703,6 +693,27 @@ mod tests {
             ]
         );
         assert_eq!(trees(&g), vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn a_window_takes_anchors_below_its_bound_only_and_keeps_their_order() {
+        let r = req(vec![group("", &[(VCPU, 1), (DISK, 10)])]);
+        let full = run(&shared_storage(), &r);
+        let mut window = shared_storage();
+        window.anchors_below = Some(ResourceProviderId(2));
+        let g = run(&window, &r);
+        assert_eq!(all_allocs(&g), vec![vec![(1, VCPU, 1), (3, DISK, 10)]]);
+        assert_eq!(trees(&g), vec![1, 3]);
+        // A window's answer is the whole answer's prefix.
+        assert_eq!(g.candidates[..], full.candidates[..1]);
+        window.anchors_below = Some(ResourceProviderId(3));
+        assert_eq!(run(&window, &r), full);
+        // The sharing provider's own root is an anchor like any other.
+        let disk = req(vec![group("", &[(DISK, 10)])]);
+        window.anchors_below = Some(ResourceProviderId(3));
+        assert_eq!(all_allocs(&run(&window, &disk)), vec![vec![(3, DISK, 10)]]);
+        window.anchors_below = Some(ResourceProviderId(1));
+        assert!(run(&window, &disk).candidates.is_empty());
     }
 
     #[test]

@@ -320,6 +320,7 @@ mod tests {
             ],
             has_trees: true,
             has_sharing: true,
+            anchors_below: None,
         };
         let index = Index::new(&snapshot);
         let p3 = index.lookup(ResourceProviderId(3)).unwrap();
@@ -341,6 +342,7 @@ mod tests {
             ],
             has_trees: true,
             has_sharing: false,
+            anchors_below: None,
         };
         let index = Index::new(&snapshot);
         let at = |id| index.lookup(ResourceProviderId(id)).unwrap();

@@ -72,6 +72,15 @@ pub struct Snapshot {
     /// `MISC_SHARES_VIA_AGGREGATE`; with `has_trees` it picks the
     /// unsuffixed group's code path.
     pub has_sharing: bool,
+    /// A window: the snapshot is complete only for the anchors whose root
+    /// id is below this one, so the engine takes anchors from there only.
+    ///
+    /// The store reads a window first when a request wants at most a
+    /// known number of candidates in the deterministic depth-first order:
+    /// those come from the lowest anchors, so a window that yields enough
+    /// of them gives exactly the answer of the whole deployment, for a
+    /// fraction of the reading. `None`: every anchor is complete.
+    pub anchors_below: Option<ResourceProviderId>,
 }
 
 /// A trait condition: every any-of set must meet at least one trait, and no
@@ -203,6 +212,26 @@ pub struct EngineOptions {
     /// Below 1.29 with `has_trees`: drop candidates that use two or more
     /// providers of one tree, and summarize only the providers used.
     pub drop_multi_provider_trees: bool,
+}
+
+impl EngineOptions {
+    /// How many distinct candidates to produce, `min(limit, cap)`; `None`
+    /// for all of them. The store also uses it to decide how much of the
+    /// deployment to read.
+    #[must_use]
+    pub fn target(&self) -> Option<usize> {
+        // NOTE(upstream): the cap counts candidates after the below-1.29
+        // nested filter and `limit` stops generation; upstream generates
+        // up to the cap, filters, then cuts to `limit`. Upstream's check
+        // runs after an insert, so a cap of 0 still yields one candidate;
+        // kept.
+        let cap = self.max_candidates.map(|m| m.max(1));
+        match (self.limit, cap) {
+            (Some(limit), Some(cap)) => Some(limit.min(cap)),
+            (Some(limit), None) => Some(limit),
+            (None, cap) => cap,
+        }
+    }
 }
 
 /// One amount of one class from one provider, within a candidate.

@@ -646,6 +646,7 @@ pub(super) mod gen {
             providers,
             has_trees,
             has_sharing,
+            anchors_below: None,
         }
     }
 

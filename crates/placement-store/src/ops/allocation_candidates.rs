@@ -22,9 +22,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use placement_core::candidates::model::{
-    AggregateCondition, CandidateRequest, EngineOptions, Generated, Group, GroupPrecheck,
-    LazyError, NamedGroup, NamedRequest, Snapshot, SnapshotInventory, SnapshotProvider,
-    SummaryScope, TraitCondition,
+    AggregateCondition, CandidateRequest, EngineOptions, Generated, GenerationStrategy, Group,
+    GroupPrecheck, LazyError, NamedGroup, NamedRequest, Snapshot, SnapshotInventory,
+    SnapshotProvider, SummaryScope, TraitCondition,
 };
 use placement_core::capacity::InventoryLimits;
 use placement_core::ids::{AggregateId, ResourceClassId, ResourceProviderId, TraitId};
@@ -134,14 +134,13 @@ pub async fn allocation_candidates_with<E>(
     engine: E,
 ) -> Result<CandidatesAnswer>
 where
-    E: FnOnce(&Snapshot, &CandidateRequest, &EngineOptions) -> Result<Generated, LazyError>,
+    E: FnMut(&Snapshot, &CandidateRequest, &EngineOptions) -> Result<Generated, LazyError>,
 {
     let mut tx = db.begin_read().await?;
     let Some(resolved) = resolve(&mut tx, request).await? else {
         return Ok(CandidatesAnswer::default());
     };
-    let (snapshot, uuids) = read_snapshot(&mut tx, &resolved).await?;
-    let generated = engine(&snapshot, &resolved.request, options)?;
+    let (generated, uuids) = generate_in_windows(&mut tx, &resolved, options, engine).await?;
     let summaries = read_summaries(&mut tx, &generated.summaries).await?;
     let class_names: HashMap<ResourceClassId, &str> = resolved
         .class_names
@@ -190,6 +189,51 @@ where
     })
 }
 
+/// Runs the engine over windows of growing size while a window can give
+/// the whole answer, then over everything.
+///
+/// A request that wants at most `n` candidates in the deterministic
+/// depth-first order takes them from the lowest anchors (see
+/// `Snapshot::anchors_below`). So the first window holds a little more
+/// than `n` trees, and a window that yields `n` candidates has the
+/// answer; one that yields fewer (full trees, trees the request does not
+/// fit) is followed by one four times larger, until the window would hold
+/// every tree. An error the engine surfaces in a window is the whole
+/// request's: prechecks do not depend on the snapshot, and a group that
+/// matches something in a window matches something everywhere.
+///
+/// Reading a window costs what its trees cost, so Nova's usual `limit`
+/// reads a fraction of a large deployment; the retries cost at most a
+/// third more than one read of everything.
+async fn generate_in_windows<E>(
+    tx: &mut Tx,
+    resolved: &Resolved,
+    options: &EngineOptions,
+    mut engine: E,
+) -> Result<(Generated, HashMap<ResourceProviderId, String>)>
+where
+    E: FnMut(&Snapshot, &CandidateRequest, &EngineOptions) -> Result<Generated, LazyError>,
+{
+    let wanted = match (options.random_seed, options.strategy) {
+        (None, GenerationStrategy::DepthFirst) => options.target(),
+        _ => None,
+    };
+    let mut trees = wanted.map_or(0, |n| n.saturating_add(n / 8).saturating_add(16));
+    loop {
+        let below = match wanted {
+            Some(_) => q::window_bound(tx, trees).await?,
+            None => None,
+        };
+        let (snapshot, uuids) = read_snapshot(tx, resolved, below).await?;
+        let generated = engine(&snapshot, &resolved.request, options)?;
+        let enough = wanted.is_some_and(|n| generated.candidates.len() >= n);
+        if below.is_none() || enough {
+            return Ok((generated, uuids));
+        }
+        trees = trees.saturating_mul(4);
+    }
+}
+
 /// The database phase alone: the resolved request and its snapshot, read in
 /// one transaction, as [`allocation_candidates`] hands them to the engine.
 /// For tests and tools that check the engine against another.
@@ -203,7 +247,7 @@ pub async fn prepare(db: &Database, request: &NamedRequest) -> Result<Prepared> 
     let Some(resolved) = resolve(&mut tx, request).await? else {
         return Ok(Prepared::NoAnchors);
     };
-    let (snapshot, _) = read_snapshot(&mut tx, &resolved).await?;
+    let (snapshot, _) = read_snapshot(&mut tx, &resolved, None).await?;
     Ok(Prepared::Ready {
         request: resolved.request,
         snapshot,
@@ -462,17 +506,21 @@ fn snapshot_scope(resolved: &Resolved) -> SnapshotScope {
     scope
 }
 
-/// Reads the snapshot (and each kept provider's UUID, for rendering).
+/// Reads the snapshot (and each kept provider's UUID, for rendering), of
+/// the trees below `below` when it is a window.
 async fn read_snapshot(
     tx: &mut Tx,
     resolved: &Resolved,
+    below: Option<i64>,
 ) -> Result<(Snapshot, HashMap<ResourceProviderId, String>)> {
     let (has_trees, has_sharing) = q::deployment_flags(tx, resolved.shares_trait).await?;
-    let scope = snapshot_scope(resolved);
+    let mut scope = snapshot_scope(resolved);
+    scope.below = below;
     let mut snapshot = Snapshot {
         providers: Vec::new(),
         has_trees,
         has_sharing,
+        anchors_below: below.map(ResourceProviderId),
     };
     let mut uuids = HashMap::new();
     if scope.wanted.is_empty()

@@ -194,60 +194,44 @@ pub(crate) struct SnapshotScope {
     /// set of allowed anchors is not empty (it answers empty before any
     /// group otherwise, and upstream decides that deployment-wide).
     pub(crate) anchor_root: Option<i64>,
+    /// A window: seeds only from the trees whose root id is below this
+    /// (and sharing providers anywhere); see `Snapshot::anchors_below`.
+    pub(crate) below: Option<i64>,
 }
 
 impl SnapshotScope {
     /// The `WITH` clause naming `kept_roots (id)`, and its values in order.
+    ///
+    /// With a window ([`SnapshotScope::below`]) the seeds are taken from
+    /// the trees below the bound, walked from the root index so the cost
+    /// follows the window's size rather than the deployment's, plus every
+    /// sharing provider wherever it is (a window anchor may draw on it).
     fn with_clause(&self) -> (String, Vec<Value>) {
         let mut params = Vec::new();
-        let mut cap = Vec::new();
+        let mut seeds = Vec::new();
+        let window = self.below.map(Restriction::Below);
         for w in &self.wanted {
-            // The un-truncated float rule upstream's SQL uses; the engine
-            // re-checks summed amounts against the truncated capacity.
-            let mut part = String::from(r"SELECT i.resource_provider_id FROM inventories i");
-            if let Some(root) = w.root {
-                part.push_str(
-                    r" JOIN resource_providers t ON t.id = i.resource_provider_id AND t.root_provider_id = ?",
-                );
-                params.push(Value::from(root));
+            seeds.push(cap_part(w, window, &mut params));
+            if let (Some(_), Some(shares)) = (window, self.shares_trait) {
+                seeds.push(cap_part(w, Some(Restriction::Sharing(shares)), &mut params));
             }
-            part.push_str(
-                r" WHERE i.resource_class_id = ?
-                   AND i.min_unit <= ? AND i.max_unit >= ? AND ? % i.step_size = 0
-                   AND COALESCE((SELECT SUM(a.used) FROM allocations a
-                                 WHERE a.resource_provider_id = i.resource_provider_id
-                                   AND a.resource_class_id = i.resource_class_id), 0) + ?
-                       <= (i.total - i.reserved) * i.allocation_ratio",
-            );
-            params.extend([w.class, w.amount, w.amount, w.amount, w.amount].map(Value::from));
-            cap.push(part);
         }
-        if cap.is_empty() {
-            cap.push(String::from(
-                r"SELECT id FROM resource_providers WHERE 1 = 0",
-            ));
-        }
-        let mut sql = format!(
-            "WITH cap (id) AS ({}),\n seeds (id) AS (\n SELECT id FROM cap",
-            cap.join("\n UNION\n ")
-        );
         if !self.resourceless_traits.is_empty() {
-            sql.push_str(&format!(
-                r"
-                 UNION
-                 SELECT x.resource_provider_id FROM resource_provider_traits x
-                  WHERE x.trait_id IN ({})",
-                placeholders(self.resourceless_traits.len())
+            seeds.push(format!(
+                r"SELECT x.resource_provider_id FROM resource_provider_traits x
+                  WHERE x.trait_id IN ({}){}",
+                placeholders(self.resourceless_traits.len()),
+                self.window_or_sharing("x.resource_provider_id")
             ));
             params.extend(self.resourceless_traits.iter().copied().map(Value::from));
+            self.window_or_sharing_params(&mut params);
         }
         if !self.resourceless_aggregates.is_empty() {
-            sql.push_str(&format!(
-                r"
-                 UNION
-                 SELECT x.resource_provider_id FROM resource_provider_aggregates x
-                  WHERE x.aggregate_id IN ({})",
-                placeholders(self.resourceless_aggregates.len())
+            seeds.push(format!(
+                r"SELECT x.resource_provider_id FROM resource_provider_aggregates x
+                  WHERE x.aggregate_id IN ({}){}",
+                placeholders(self.resourceless_aggregates.len()),
+                self.window_or_sharing("x.resource_provider_id")
             ));
             params.extend(
                 self.resourceless_aggregates
@@ -255,18 +239,28 @@ impl SnapshotScope {
                     .copied()
                     .map(Value::from),
             );
+            self.window_or_sharing_params(&mut params);
         }
         if let Some(root) = self.anchor_root {
-            sql.push_str("\n UNION\n SELECT id FROM resource_providers WHERE id = ?");
+            seeds.push(String::from(
+                "SELECT id FROM resource_providers WHERE id = ?",
+            ));
             params.push(Value::from(root));
         }
-        sql.push_str(
-            "\n),\n kept_roots (id) AS (\n \
+        if seeds.is_empty() {
+            seeds.push(String::from(
+                r"SELECT id FROM resource_providers WHERE 1 = 0",
+            ));
+        }
+        let mut sql = format!(
+            "WITH seeds (id) AS (\n {}\n),\n kept_roots (id) AS (\n \
              SELECT rp.root_provider_id FROM seeds JOIN resource_providers rp ON rp.id = seeds.id",
+            seeds.join("\n UNION\n ")
         );
         if let Some(shares) = self.shares_trait {
             // The anchors of every sharing provider among the seeds: roots of
-            // any provider in one of its aggregates (its own root included).
+            // any provider in one of its aggregates (its own root included),
+            // within the window when there is one.
             sql.push_str(
                 r"
                  UNION
@@ -277,10 +271,107 @@ impl SnapshotScope {
                    JOIN resource_providers other ON other.id = oa.resource_provider_id",
             );
             params.push(Value::from(shares));
+            if let Some(below) = self.below {
+                sql.push_str(" WHERE other.root_provider_id < ?");
+                params.push(Value::from(below));
+            }
         }
         sql.push_str("\n)\n");
         (sql, params)
     }
+
+    /// For a resourceless seed: within the window, or a sharing provider.
+    fn window_or_sharing(&self, provider: &str) -> String {
+        match (self.below, self.shares_trait) {
+            (None, _) => String::new(),
+            (Some(_), None) => format!(
+                r" AND EXISTS (SELECT 1 FROM resource_providers w
+                               WHERE w.id = {provider} AND w.root_provider_id < ?)"
+            ),
+            (Some(_), Some(_)) => format!(
+                r" AND (EXISTS (SELECT 1 FROM resource_providers w
+                                WHERE w.id = {provider} AND w.root_provider_id < ?)
+                        OR EXISTS (SELECT 1 FROM resource_provider_traits st
+                                   WHERE st.resource_provider_id = {provider} AND st.trait_id = ?))"
+            ),
+        }
+    }
+
+    /// The values of [`SnapshotScope::window_or_sharing`], in order.
+    fn window_or_sharing_params(&self, params: &mut Vec<Value>) {
+        if let Some(below) = self.below {
+            params.push(Value::from(below));
+            if let Some(shares) = self.shares_trait {
+                params.push(Value::from(shares));
+            }
+        }
+    }
+}
+
+/// Which providers a capacity seed statement looks at.
+#[derive(Debug, Clone, Copy)]
+enum Restriction {
+    /// Providers of the trees whose root id is below this.
+    Below(i64),
+    /// Providers with this trait (the sharing trait).
+    Sharing(i64),
+}
+
+/// One seed statement: the providers with capacity for `w`.
+///
+/// The un-truncated float rule upstream's SQL uses; the engine re-checks
+/// summed amounts against the truncated capacity. A window walks the
+/// providers first (`CROSS JOIN` keeps SQLite's planner from scanning every
+/// inventory of the class instead).
+fn cap_part(w: &AmountWanted, restriction: Option<Restriction>, params: &mut Vec<Value>) -> String {
+    let mut part = match restriction {
+        None => String::from(r"SELECT i.resource_provider_id FROM inventories i WHERE 1 = 1"),
+        Some(Restriction::Below(below)) => {
+            params.push(Value::from(below));
+            String::from(
+                r"SELECT i.resource_provider_id FROM resource_providers w CROSS JOIN inventories i
+                   WHERE w.root_provider_id < ? AND i.resource_provider_id = w.id",
+            )
+        }
+        Some(Restriction::Sharing(shares)) => {
+            params.push(Value::from(shares));
+            String::from(
+                r"SELECT i.resource_provider_id FROM resource_provider_traits st CROSS JOIN inventories i
+                   WHERE st.trait_id = ? AND i.resource_provider_id = st.resource_provider_id",
+            )
+        }
+    };
+    if let Some(root) = w.root {
+        part.push_str(
+            r" AND EXISTS (SELECT 1 FROM resource_providers t
+                           WHERE t.id = i.resource_provider_id AND t.root_provider_id = ?)",
+        );
+        params.push(Value::from(root));
+    }
+    part.push_str(
+        r" AND i.resource_class_id = ?
+           AND i.min_unit <= ? AND i.max_unit >= ? AND ? % i.step_size = 0
+           AND COALESCE((SELECT SUM(a.used) FROM allocations a
+                         WHERE a.resource_provider_id = i.resource_provider_id
+                           AND a.resource_class_id = i.resource_class_id), 0) + ?
+               <= (i.total - i.reserved) * i.allocation_ratio",
+    );
+    params.extend([w.class, w.amount, w.amount, w.amount, w.amount].map(Value::from));
+    part
+}
+
+/// The root id below which the first `roots` trees lie (the bound of a
+/// window holding them), or `None` when the deployment has no more trees
+/// than that (a window would hold everything).
+pub(crate) async fn window_bound(tx: &mut Tx, roots: usize) -> Result<Option<i64>> {
+    let offset = i64::try_from(roots).unwrap_or(i64::MAX);
+    tx.fetch_optional_with(
+        r"SELECT root_provider_id FROM resource_providers
+           GROUP BY root_provider_id ORDER BY root_provider_id LIMIT 1 OFFSET ?",
+        &[Value::from(offset)],
+        |r| r.get_i64(0),
+    )
+    .await
 }
 
 /// One row of [`snapshot_providers`]: a provider, and one inventory of a
