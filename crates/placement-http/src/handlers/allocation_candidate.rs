@@ -9,7 +9,7 @@
 //! `placement_core::candidates`), and renders the answer for its
 //! microversion.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use axum::extract::{FromRequestParts, RawQuery, State};
 use axum::http::request::Parts;
@@ -17,9 +17,11 @@ use axum::response::{IntoResponse, Response};
 use placement_core::candidates::model::{EngineOptions, NamedRequest};
 use placement_core::microversion::Microversion;
 use placement_core::request_groups::{parse_candidates_query, CandidatesQuery};
-use placement_store::ops::allocation_candidates::{self as store, CandidatesAnswer};
+use placement_store::ops::allocation_candidates::{
+    self as store, AnswerCandidate, CandidatesAnswer, ProviderSummary, SummaryResource,
+};
 use placement_store::Error as StoreError;
-use serde_json::{Map, Value};
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
 use super::util;
 use crate::error::ApiError;
@@ -83,8 +85,7 @@ pub(crate) async fn list_allocation_candidates(
             StoreError::CandidatesRequest(lazy) => ApiError::bad_request(lazy.to_string()),
             other => ApiError::internal(other),
         })?;
-    let body = render(&answer, &query, mv);
-    let mut response = PyJson(body).into_response();
+    let mut response = PyJson(Body::new(&answer, &query, mv)).into_response();
     if mv.matches(CACHE_HEADERS.0, CACHE_HEADERS.1) {
         util::set_cache_headers(response.headers_mut(), Some(util::utcnow()));
     }
@@ -100,103 +101,223 @@ fn random_seed() -> u64 {
     u64::from_le_bytes(seed)
 }
 
-/// The response body for `mv`.
-fn render(answer: &CandidatesAnswer, query: &CandidatesQuery, mv: Microversion) -> Value {
-    let requests: Vec<Value> = answer
-        .candidates
-        .iter()
-        .map(|c| {
-            let mut item = Map::new();
-            if mv.matches(DICT_REQUESTS.0, DICT_REQUESTS.1) {
-                let allocations: Map<String, Value> = c
-                    .allocations
-                    .iter()
-                    .map(|(rp, resources)| {
-                        let mut entry = Map::new();
-                        entry.insert("resources".to_owned(), amounts(resources));
-                        (rp.clone(), Value::Object(entry))
-                    })
-                    .collect();
-                item.insert("allocations".to_owned(), Value::Object(allocations));
-                if mv.matches(MAPPINGS.0, MAPPINGS.1) {
-                    let mappings: Map<String, Value> = c
-                        .mappings
-                        .iter()
-                        .map(|(suffix, rps)| {
-                            let list = rps.iter().map(|u| Value::String(u.clone())).collect();
-                            (suffix.clone(), Value::Array(list))
-                        })
-                        .collect();
-                    item.insert("mappings".to_owned(), Value::Object(mappings));
-                }
-            } else {
-                let allocations: Vec<Value> = c
-                    .allocations
-                    .iter()
-                    .map(|(rp, resources)| {
-                        let mut provider = Map::new();
-                        provider.insert("uuid".to_owned(), Value::String(rp.clone()));
-                        let mut entry = Map::new();
-                        entry.insert("resource_provider".to_owned(), Value::Object(provider));
-                        entry.insert("resources".to_owned(), amounts(resources));
-                        Value::Object(entry)
-                    })
-                    .collect();
-                item.insert("allocations".to_owned(), Value::Array(allocations));
-            }
-            Value::Object(item)
-        })
-        .collect();
-
-    let all_resources = mv.matches(ALL_RESOURCES.0, ALL_RESOURCES.1);
-    let requested: BTreeSet<&str> = query
-        .groups
-        .iter()
-        .flat_map(|g| g.resources.iter().map(|(class, _)| class.as_str()))
-        .collect();
-    let mut summaries = Map::new();
-    for ps in &answer.summaries {
-        let mut resources = Map::new();
-        for r in &ps.resources {
-            if !all_resources && !requested.contains(r.resource_class.as_str()) {
-                continue;
-            }
-            let mut figures = Map::new();
-            figures.insert("capacity".to_owned(), Value::from(r.capacity));
-            figures.insert("used".to_owned(), Value::from(r.used));
-            resources.insert(r.resource_class.clone(), Value::Object(figures));
-        }
-        let mut entry = Map::new();
-        entry.insert("resources".to_owned(), Value::Object(resources));
-        if mv.matches(SUMMARY_TRAITS.0, SUMMARY_TRAITS.1) {
-            let traits = ps.traits.iter().map(|t| Value::String(t.clone())).collect();
-            entry.insert("traits".to_owned(), Value::Array(traits));
-        }
-        if mv.matches(NESTED.0, NESTED.1) {
-            entry.insert(
-                "parent_provider_uuid".to_owned(),
-                ps.parent_uuid.clone().map_or(Value::Null, Value::String),
-            );
-            entry.insert(
-                "root_provider_uuid".to_owned(),
-                Value::String(ps.root_uuid.clone()),
-            );
-        }
-        summaries.insert(ps.uuid.clone(), Value::Object(entry));
-    }
-
-    let mut body = Map::new();
-    body.insert("allocation_requests".to_owned(), Value::Array(requests));
-    body.insert("provider_summaries".to_owned(), Value::Object(summaries));
-    Value::Object(body)
+/// The response body for `mv`, serialized as it is written: a large answer
+/// (tens of thousands of candidates) never exists twice in memory, once as
+/// results and once as a JSON tree.
+///
+/// Keys come out sorted, as upstream's clients have always seen them from
+/// us: provider UUIDs, class names and suffixes in byte order, and each
+/// object's fixed keys alphabetically.
+struct Body<'a> {
+    answer: &'a CandidatesAnswer,
+    mv: Microversion,
+    /// Before 1.27 summaries show only these classes.
+    requested: Option<BTreeSet<&'a str>>,
 }
 
-/// `{class: amount}`.
-fn amounts(resources: &std::collections::BTreeMap<String, i64>) -> Value {
-    Value::Object(
-        resources
+impl<'a> Body<'a> {
+    fn new(answer: &'a CandidatesAnswer, query: &'a CandidatesQuery, mv: Microversion) -> Self {
+        let requested = (!mv.matches(ALL_RESOURCES.0, ALL_RESOURCES.1)).then(|| {
+            query
+                .groups
+                .iter()
+                .flat_map(|g| g.resources.iter().map(|(class, _)| class.as_str()))
+                .collect()
+        });
+        Body {
+            answer,
+            mv,
+            requested,
+        }
+    }
+}
+
+impl Serialize for Body<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut body = serializer.serialize_map(Some(2))?;
+        body.serialize_entry("allocation_requests", &Requests(self))?;
+        body.serialize_entry("provider_summaries", &Summaries(self))?;
+        body.end()
+    }
+}
+
+/// `allocation_requests`.
+struct Requests<'b, 'a>(&'b Body<'a>);
+
+impl Serialize for Requests<'_, '_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mv = self.0.mv;
+        let candidates = &self.0.answer.candidates;
+        let mut list = serializer.serialize_seq(Some(candidates.len()))?;
+        for c in candidates {
+            list.serialize_element(&Request { c, mv })?;
+        }
+        list.end()
+    }
+}
+
+/// One allocation request: a dict keyed by provider from 1.12, a list
+/// before.
+struct Request<'a> {
+    c: &'a AnswerCandidate,
+    mv: Microversion,
+}
+
+impl Serialize for Request<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let dict = self.mv.matches(DICT_REQUESTS.0, DICT_REQUESTS.1);
+        let with_mappings = dict && self.mv.matches(MAPPINGS.0, MAPPINGS.1);
+        let mut item = serializer.serialize_map(Some(1 + usize::from(with_mappings)))?;
+        if dict {
+            item.serialize_entry("allocations", &ByProvider(self.c))?;
+            if with_mappings {
+                item.serialize_entry("mappings", &self.c.mappings)?;
+            }
+        } else {
+            item.serialize_entry("allocations", &AsList(self.c))?;
+        }
+        item.end()
+    }
+}
+
+/// `{rp_uuid: {"resources": {class: amount}}}`.
+struct ByProvider<'a>(&'a AnswerCandidate);
+
+impl Serialize for ByProvider<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.allocations.len()))?;
+        for (rp, resources) in &self.0.allocations {
+            map.serialize_entry(rp, &Resources(resources))?;
+        }
+        map.end()
+    }
+}
+
+/// `{"resources": {class: amount}}`.
+struct Resources<'a>(&'a BTreeMap<String, i64>);
+
+impl Serialize for Resources<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(1))?;
+        map.serialize_entry("resources", self.0)?;
+        map.end()
+    }
+}
+
+/// `[{"resource_provider": {"uuid": rp_uuid}, "resources": {...}}]`.
+struct AsList<'a>(&'a AnswerCandidate);
+
+impl Serialize for AsList<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut list = serializer.serialize_seq(Some(self.0.allocations.len()))?;
+        for (rp, resources) in &self.0.allocations {
+            list.serialize_element(&ListEntry { rp, resources })?;
+        }
+        list.end()
+    }
+}
+
+struct ListEntry<'a> {
+    rp: &'a str,
+    resources: &'a BTreeMap<String, i64>,
+}
+
+impl Serialize for ListEntry<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut entry = serializer.serialize_map(Some(2))?;
+        entry.serialize_entry("resource_provider", &ProviderRef(self.rp))?;
+        entry.serialize_entry("resources", self.resources)?;
+        entry.end()
+    }
+}
+
+/// `{"uuid": rp_uuid}`.
+struct ProviderRef<'a>(&'a str);
+
+impl Serialize for ProviderRef<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(1))?;
+        map.serialize_entry("uuid", self.0)?;
+        map.end()
+    }
+}
+
+/// `provider_summaries`, keyed by provider UUID.
+struct Summaries<'b, 'a>(&'b Body<'a>);
+
+impl Serialize for Summaries<'_, '_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut sorted: Vec<&ProviderSummary> = self.0.answer.summaries.iter().collect();
+        sorted.sort_unstable_by(|a, b| a.uuid.cmp(&b.uuid));
+        let mut map = serializer.serialize_map(Some(sorted.len()))?;
+        for ps in sorted {
+            map.serialize_entry(&ps.uuid, &Summary { ps, body: self.0 })?;
+        }
+        map.end()
+    }
+}
+
+/// One provider's summary, with the fields of `mv`.
+struct Summary<'b, 'a> {
+    ps: &'b ProviderSummary,
+    body: &'b Body<'a>,
+}
+
+impl Serialize for Summary<'_, '_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mv = self.body.mv;
+        let nested = mv.matches(NESTED.0, NESTED.1);
+        let traits = mv.matches(SUMMARY_TRAITS.0, SUMMARY_TRAITS.1);
+        let len = 1 + 2 * usize::from(nested) + usize::from(traits);
+        let mut entry = serializer.serialize_map(Some(len))?;
+        if nested {
+            entry.serialize_entry("parent_provider_uuid", &self.ps.parent_uuid)?;
+        }
+        let mut resources: Vec<&SummaryResource> = self
+            .ps
+            .resources
             .iter()
-            .map(|(class, amount)| (class.clone(), Value::from(*amount)))
-            .collect(),
-    )
+            .filter(|r| {
+                self.body
+                    .requested
+                    .as_ref()
+                    .is_none_or(|classes| classes.contains(r.resource_class.as_str()))
+            })
+            .collect();
+        resources.sort_unstable_by(|a, b| a.resource_class.cmp(&b.resource_class));
+        entry.serialize_entry("resources", &Figures(&resources))?;
+        if nested {
+            entry.serialize_entry("root_provider_uuid", &self.ps.root_uuid)?;
+        }
+        if traits {
+            entry.serialize_entry("traits", &self.ps.traits)?;
+        }
+        entry.end()
+    }
+}
+
+/// `{class: {"capacity": c, "used": u}}`, classes sorted.
+struct Figures<'a>(&'a [&'a SummaryResource]);
+
+impl Serialize for Figures<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for r in self.0 {
+            map.serialize_entry(
+                &r.resource_class,
+                &CapacityUsed {
+                    capacity: r.capacity,
+                    used: r.used,
+                },
+            )?;
+        }
+        map.end()
+    }
+}
+
+/// A summarized inventory's figures.
+#[derive(serde::Serialize)]
+struct CapacityUsed {
+    capacity: i64,
+    used: i64,
 }
