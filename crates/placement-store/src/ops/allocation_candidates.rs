@@ -12,9 +12,13 @@
 //!    group is hidden when an earlier group matches nothing, and only the
 //!    engine, walking the groups, knows which outcome surfaces.
 //! 3. The [`Snapshot`], restricted in SQL (see `queries::candidates`), with
-//!    two statements whatever the deployment's size.
+//!    one statement whatever the deployment's size; with a `limit` or cap
+//!    in the deterministic order, of a window of the lowest trees first
+//!    (see `generate_in_windows`).
 //! 4. The engine, then the provider summaries it asks for (whole trees, or
-//!    exactly the providers used), with every inventory and its usage.
+//!    exactly the providers used), with every inventory and its usage,
+//!    made from the rows the snapshot read brought; only class and trait
+//!    names are read for them.
 //!
 //! The answer comes back with UUIDs and names, in the engine's order, ready
 //! for the HTTP layer to render for its microversion.
@@ -32,7 +36,7 @@ use tracing::instrument;
 
 use crate::db::{Database, Tx};
 use crate::error::{Error, Result};
-use crate::queries::candidates::{self as q, AmountWanted, SnapshotScope, SummaryKey};
+use crate::queries::candidates::{self as q, AmountWanted, SnapshotScope};
 
 /// The standard trait that marks a provider whose inventory serves every
 /// root sharing one of its aggregates.
@@ -140,19 +144,17 @@ where
     let Some(resolved) = resolve(&mut tx, request).await? else {
         return Ok(CandidatesAnswer::default());
     };
-    let (generated, uuids) = generate_in_windows(&mut tx, &resolved, options, engine).await?;
-    let summaries = read_summaries(&mut tx, &generated.summaries).await?;
+    let (generated, kept) = generate_in_windows(&mut tx, &resolved, options, engine).await?;
+    let summaries = summaries(&mut tx, &kept, &generated.summaries).await?;
     let class_names: HashMap<ResourceClassId, &str> = resolved
         .class_names
         .iter()
         .map(|(id, name)| (*id, name.as_str()))
         .collect();
     let uuid_of = |id: ResourceProviderId| -> Result<String> {
-        uuids.get(&id).cloned().ok_or_else(|| {
-            Error::Database(crate::error::DbError::other(format!(
-                "the engine named provider {id}, which the snapshot lacks"
-            )))
-        })
+        kept.uuid(id.0)
+            .map(str::to_owned)
+            .ok_or_else(|| missing("provider", id.0))
     };
     let mut candidates = Vec::with_capacity(generated.candidates.len());
     for c in &generated.candidates {
@@ -210,7 +212,7 @@ async fn generate_in_windows<E>(
     resolved: &Resolved,
     options: &EngineOptions,
     mut engine: E,
-) -> Result<(Generated, HashMap<ResourceProviderId, String>)>
+) -> Result<(Generated, Kept)>
 where
     E: FnMut(&Snapshot, &CandidateRequest, &EngineOptions) -> Result<Generated, LazyError>,
 {
@@ -224,11 +226,11 @@ where
             Some(_) => q::window_bound(tx, trees).await?,
             None => None,
         };
-        let (snapshot, uuids) = read_snapshot(tx, resolved, below).await?;
+        let (snapshot, kept) = read_snapshot(tx, resolved, below).await?;
         let generated = engine(&snapshot, &resolved.request, options)?;
         let enough = wanted.is_some_and(|n| generated.candidates.len() >= n);
         if below.is_none() || enough {
-            return Ok((generated, uuids));
+            return Ok((generated, kept));
         }
         trees = trees.saturating_mul(4);
     }
@@ -506,13 +508,32 @@ fn snapshot_scope(resolved: &Resolved) -> SnapshotScope {
     scope
 }
 
-/// Reads the snapshot (and each kept provider's UUID, for rendering), of
-/// the trees below `below` when it is a window.
+/// What the snapshot read brings besides the engine's snapshot: every
+/// kept provider's UUID and links, and every inventory and trait, from
+/// which the provider summaries are made without reading again.
+#[derive(Default)]
+struct Kept {
+    rows: q::SnapshotRows,
+    /// Provider id → index in `rows.providers`.
+    at: HashMap<i64, usize>,
+}
+
+impl Kept {
+    fn uuid(&self, id: i64) -> Option<&str> {
+        self.at
+            .get(&id)
+            .and_then(|&i| self.rows.providers.get(i))
+            .map(|p| p.uuid.as_str())
+    }
+}
+
+/// Reads the snapshot of the trees below `below` when it is a window, of
+/// every tree the scope keeps otherwise.
 async fn read_snapshot(
     tx: &mut Tx,
     resolved: &Resolved,
     below: Option<i64>,
-) -> Result<(Snapshot, HashMap<ResourceProviderId, String>)> {
+) -> Result<(Snapshot, Kept)> {
     let (has_trees, has_sharing) = q::deployment_flags(tx, resolved.shares_trait).await?;
     let mut scope = snapshot_scope(resolved);
     scope.below = below;
@@ -522,38 +543,43 @@ async fn read_snapshot(
         has_sharing,
         anchors_below: below.map(ResourceProviderId),
     };
-    let mut uuids = HashMap::new();
     if scope.wanted.is_empty()
         && scope.resourceless_traits.is_empty()
         && scope.resourceless_aggregates.is_empty()
         && scope.anchor_root.is_none()
     {
-        return Ok((snapshot, uuids));
+        return Ok((snapshot, Kept::default()));
     }
-    let mut classes: Vec<i64> = resolved.class_names.iter().map(|(id, _)| id.0).collect();
-    if classes.is_empty() {
-        // `IN ()` is not SQL; no class id is negative.
-        classes.push(-1);
-    }
-    let rows = q::snapshot_providers(tx, &scope, &classes).await?;
-    let memberships = q::snapshot_memberships(tx, &scope).await?;
-
-    let mut index: HashMap<i64, usize> = HashMap::new();
-    for row in rows {
-        let at = *index.entry(row.id).or_insert_with(|| {
-            snapshot.providers.push(SnapshotProvider {
-                id: ResourceProviderId(row.id),
-                parent: row.parent.map(ResourceProviderId),
-                root: ResourceProviderId(row.root),
-                traits: Vec::new(),
-                aggregates: Vec::new(),
-                inventories: Vec::new(),
-                shares: false,
-            });
-            uuids.insert(ResourceProviderId(row.id), row.uuid.clone());
-            snapshot.providers.len() - 1
-        });
-        if let (Some(inv), Some(p)) = (row.inventory, snapshot.providers.get_mut(at)) {
+    let rows = q::snapshot_rows(tx, &scope).await?;
+    let at: HashMap<i64, usize> = rows
+        .providers
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.id, i))
+        .collect();
+    snapshot.providers = rows
+        .providers
+        .iter()
+        .map(|row| SnapshotProvider {
+            id: ResourceProviderId(row.id),
+            parent: row.parent.map(ResourceProviderId),
+            root: ResourceProviderId(row.root),
+            traits: Vec::new(),
+            aggregates: Vec::new(),
+            inventories: Vec::new(),
+            shares: false,
+        })
+        .collect();
+    let requested: BTreeSet<i64> = resolved.class_names.iter().map(|(id, _)| id.0).collect();
+    for inv in rows
+        .inventories
+        .iter()
+        .filter(|i| requested.contains(&i.class))
+    {
+        if let Some(p) = at
+            .get(&inv.provider)
+            .and_then(|&i| snapshot.providers.get_mut(i))
+        {
             p.inventories.push(SnapshotInventory {
                 class: ResourceClassId(inv.class),
                 total: inv.total,
@@ -566,19 +592,19 @@ async fn read_snapshot(
             });
         }
     }
-    for (provider, trait_id) in memberships.traits {
-        if let Some(p) = index
+    for &(provider, trait_id) in &rows.traits {
+        if let Some(p) = at
             .get(&provider)
-            .and_then(|at| snapshot.providers.get_mut(*at))
+            .and_then(|&i| snapshot.providers.get_mut(i))
         {
             p.traits.push(TraitId(trait_id));
             p.shares |= Some(trait_id) == resolved.shares_trait;
         }
     }
-    for (provider, aggregate) in memberships.aggregates {
-        if let Some(p) = index
+    for &(provider, aggregate) in &rows.aggregates {
+        if let Some(p) = at
             .get(&provider)
-            .and_then(|at| snapshot.providers.get_mut(*at))
+            .and_then(|&i| snapshot.providers.get_mut(i))
         {
             p.aggregates.push(AggregateId(aggregate));
         }
@@ -590,57 +616,110 @@ async fn read_snapshot(
         p.aggregates.dedup();
         p.inventories.sort_by_key(|i| i.class);
     }
-    snapshot.providers.sort_by_key(|p| p.id);
-    Ok((snapshot, uuids))
+    Ok((snapshot, Kept { rows, at }))
 }
 
-/// Reads the summaries `scope` names, sorted by provider id.
-async fn read_summaries(tx: &mut Tx, scope: &SummaryScope) -> Result<Vec<ProviderSummary>> {
-    let (key, ids) = match scope {
-        SummaryScope::Trees(roots) => (SummaryKey::Roots, roots),
-        SummaryScope::Providers(providers) => (SummaryKey::Providers, providers),
+/// The summaries `scope` names, sorted by provider id, from what the
+/// snapshot read brought (every provider of a kept tree, with every
+/// inventory and trait); only class and trait names are read.
+async fn summaries(tx: &mut Tx, kept: &Kept, scope: &SummaryScope) -> Result<Vec<ProviderSummary>> {
+    let chosen: BTreeSet<i64> = match scope {
+        SummaryScope::Trees(roots) => {
+            let roots: BTreeSet<ResourceProviderId> = roots.iter().copied().collect();
+            kept.rows
+                .providers
+                .iter()
+                .filter(|p| roots.contains(&ResourceProviderId(p.root)))
+                .map(|p| p.id)
+                .collect()
+        }
+        SummaryScope::Providers(ids) => ids.iter().map(|id| id.0).collect(),
     };
-    if ids.is_empty() {
+    if chosen.is_empty() {
         return Ok(Vec::new());
     }
-    let ids: Vec<i64> = ids.iter().map(|id| id.0).collect();
-    let rows = q::summaries(tx, key, &ids).await?;
-    let mut by_id: BTreeMap<i64, ProviderSummary> = rows
-        .providers
-        .into_iter()
-        .map(|p| {
-            (
-                p.id,
-                ProviderSummary {
-                    uuid: p.uuid,
-                    parent_uuid: p.parent_uuid,
-                    root_uuid: p.root_uuid,
-                    traits: Vec::new(),
-                    resources: Vec::new(),
-                },
-            )
-        })
+    let mut by_id: BTreeMap<i64, ProviderSummary> = BTreeMap::new();
+    for &id in &chosen {
+        let p = kept
+            .at
+            .get(&id)
+            .and_then(|&i| kept.rows.providers.get(i))
+            .ok_or_else(|| missing("provider", id))?;
+        let linked = |id: i64| {
+            kept.uuid(id)
+                .map(str::to_owned)
+                .ok_or_else(|| missing("provider", id))
+        };
+        by_id.insert(
+            id,
+            ProviderSummary {
+                uuid: p.uuid.clone(),
+                parent_uuid: p.parent.map(linked).transpose()?,
+                root_uuid: linked(p.root)?,
+                traits: Vec::new(),
+                resources: Vec::new(),
+            },
+        );
+    }
+    let mut traits: Vec<(i64, i64)> = kept
+        .rows
+        .traits
+        .iter()
+        .copied()
+        .filter(|(p, _)| chosen.contains(p))
         .collect();
-    for (provider, name) in rows.traits {
+    traits.sort_unstable();
+    traits.dedup();
+    let mut inventories: Vec<&q::InventoryRow> = kept
+        .rows
+        .inventories
+        .iter()
+        .filter(|i| chosen.contains(&i.provider))
+        .collect();
+    inventories.sort_unstable_by_key(|i| (i.provider, i.class));
+    let distinct = |ids: &mut dyn Iterator<Item = i64>| -> Vec<i64> {
+        let set: BTreeSet<i64> = ids.collect();
+        set.into_iter().collect()
+    };
+    let trait_names = q::names_by_id(
+        tx,
+        q::NameTable::Traits,
+        &distinct(&mut traits.iter().map(|(_, t)| *t)),
+    )
+    .await?;
+    let class_names = q::names_by_id(
+        tx,
+        q::NameTable::Classes,
+        &distinct(&mut inventories.iter().map(|i| i.class)),
+    )
+    .await?;
+    // Traits stay in trait id order (standard traits before custom ones):
+    // upstream lists them as its database returns them, and its tests pin
+    // that order.
+    for (provider, trait_id) in traits {
+        let name = trait_names
+            .get(&trait_id)
+            .ok_or_else(|| missing("trait", trait_id))?;
         if let Some(s) = by_id.get_mut(&provider) {
-            s.traits.push(name);
+            s.traits.push(name.clone());
         }
     }
-    let mut inventories = rows.inventories;
-    inventories.sort_by_key(|i| (i.provider, i.class));
     for inv in inventories {
+        let name = class_names
+            .get(&inv.class)
+            .ok_or_else(|| missing("resource class", inv.class))?;
         if let Some(s) = by_id.get_mut(&inv.provider) {
             s.resources.push(SummaryResource {
                 capacity: InventoryLimits {
                     total: inv.total,
                     reserved: inv.reserved,
-                    min_unit: 0,
-                    max_unit: 0,
-                    step_size: 1,
+                    min_unit: inv.min_unit,
+                    max_unit: inv.max_unit,
+                    step_size: inv.step_size,
                     allocation_ratio: inv.allocation_ratio,
                 }
                 .capacity_for_summaries(),
-                resource_class: inv.class_name,
+                resource_class: name.clone(),
                 total: inv.total,
                 reserved: inv.reserved,
                 allocation_ratio: inv.allocation_ratio,
@@ -648,8 +727,13 @@ async fn read_summaries(tx: &mut Tx, scope: &SummaryScope) -> Result<Vec<Provide
             });
         }
     }
-    // Traits stay in trait id order (standard traits before custom ones):
-    // upstream lists them as its database returns them, and its tests pin
-    // that order.
     Ok(by_id.into_values().collect())
+}
+
+/// A row the read itself brought is missing: a broken invariant, not bad
+/// input (a 500 with this text in the log).
+fn missing(what: &str, id: i64) -> Error {
+    Error::Database(crate::error::DbError::other(format!(
+        "the candidates read lacks {what} {id}"
+    )))
 }

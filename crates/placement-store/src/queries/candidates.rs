@@ -1,8 +1,8 @@
 //! The reads behind `GET /allocation_candidates`: resolving the request's
 //! names, the engine's restricted snapshot, and the provider summaries.
 //!
-//! The snapshot is restricted in SQL, in one shape shared by its two
-//! statements (a `WITH` clause, see [`SnapshotScope`]). The seeds are the
+//! The snapshot is restricted in SQL by a `WITH` clause (see
+//! [`SnapshotScope`]) and read in one statement. The seeds are the
 //! providers with capacity for a requested amount, the providers a
 //! resourceless group could match, and one root meeting `root_required`;
 //! the kept trees are the seeds' trees and, for each sharing seed, the
@@ -17,7 +17,7 @@
 
 use std::collections::HashMap;
 
-use crate::db::{Row, Tx, Value};
+use crate::db::{Tx, Value};
 use crate::error::Result;
 
 /// `?, ?, ?` for `n` values (n ≥ 1).
@@ -374,18 +374,17 @@ pub(crate) async fn window_bound(tx: &mut Tx, roots: usize) -> Result<Option<i64
     .await
 }
 
-/// One row of [`snapshot_providers`]: a provider, and one inventory of a
-/// requested class when it has any.
-pub(crate) struct ProviderInventoryRow {
+/// A provider of a kept tree.
+pub(crate) struct ProviderRow {
     pub(crate) id: i64,
     pub(crate) uuid: String,
     pub(crate) parent: Option<i64>,
     pub(crate) root: i64,
-    pub(crate) inventory: Option<InventoryRow>,
 }
 
 /// An inventory with the sum of its allocations.
 pub(crate) struct InventoryRow {
+    pub(crate) provider: i64,
     pub(crate) class: i64,
     pub(crate) total: i64,
     pub(crate) reserved: i64,
@@ -396,215 +395,118 @@ pub(crate) struct InventoryRow {
     pub(crate) used: i64,
 }
 
-/// Every provider of the scope's trees, once per inventory of a class in
-/// `classes` (once with no inventory when it has none of them).
-pub(crate) async fn snapshot_providers(
-    tx: &mut Tx,
-    scope: &SnapshotScope,
-    classes: &[i64],
-) -> Result<Vec<ProviderInventoryRow>> {
-    let (with, mut params) = scope.with_clause();
+/// Everything [`snapshot_rows`] reads about the kept trees.
+#[derive(Default)]
+pub(crate) struct SnapshotRows {
+    pub(crate) providers: Vec<ProviderRow>,
+    /// Every inventory, of any class: the engine takes the requested
+    /// classes, the summaries all of them.
+    pub(crate) inventories: Vec<InventoryRow>,
+    /// (provider id, trait id).
+    pub(crate) traits: Vec<(i64, i64)>,
+    /// (provider id, aggregate id).
+    pub(crate) aggregates: Vec<(i64, i64)>,
+}
+
+/// Every provider of the scope's trees with every inventory and its usage,
+/// trait and aggregate, in one statement: the scope's restriction is
+/// evaluated once, and the provider summaries need no statement of their
+/// own.
+pub(crate) async fn snapshot_rows(tx: &mut Tx, scope: &SnapshotScope) -> Result<SnapshotRows> {
+    let (with, params) = scope.with_clause();
     let sql = format!(
-        r"{with}SELECT rp.id, rp.uuid, rp.parent_provider_id, rp.root_provider_id,
+        r"{with}SELECT 0, rp.id, rp.uuid, rp.parent_provider_id, rp.root_provider_id,
                  i.resource_class_id, i.total, i.reserved, i.min_unit, i.max_unit,
                  i.step_size, i.allocation_ratio,
                  (SELECT SUM(a.used) FROM allocations a
                    WHERE a.resource_provider_id = i.resource_provider_id
                      AND a.resource_class_id = i.resource_class_id)
           FROM resource_providers rp
-          LEFT JOIN inventories i
-            ON i.resource_provider_id = rp.id AND i.resource_class_id IN ({})
-          WHERE rp.root_provider_id IN (SELECT id FROM kept_roots)",
-        placeholders(classes.len())
-    );
-    params.extend(classes.iter().copied().map(Value::from));
-    tx.fetch_all_with(&sql, &params, |r| {
-        let inventory = match r.get_opt_i64(4)? {
-            None => None,
-            Some(class) => Some(InventoryRow {
-                class,
-                total: r.get_i64(5)?,
-                reserved: r.get_i64(6)?,
-                min_unit: r.get_i64(7)?,
-                max_unit: r.get_i64(8)?,
-                step_size: r.get_i64(9)?,
-                allocation_ratio: r.get_f64(10)?,
-                used: r.get_opt_i64(11)?.unwrap_or(0),
-            }),
-        };
-        Ok(ProviderInventoryRow {
-            id: r.get_i64(0)?,
-            uuid: r.get_string(1)?,
-            parent: r.get_opt_i64(2)?,
-            root: r.get_i64(3)?,
-            inventory,
-        })
-    })
-    .await
-}
-
-/// What [`snapshot_memberships`] reads: (provider id, trait id) and
-/// (provider id, aggregate id) pairs.
-#[derive(Debug, Default)]
-pub(crate) struct Memberships {
-    pub(crate) traits: Vec<(i64, i64)>,
-    pub(crate) aggregates: Vec<(i64, i64)>,
-}
-
-/// The traits and aggregates of every provider of the scope's trees.
-pub(crate) async fn snapshot_memberships(
-    tx: &mut Tx,
-    scope: &SnapshotScope,
-) -> Result<Memberships> {
-    let (with, params) = scope.with_clause();
-    let sql = format!(
-        r"{with}SELECT 0, x.resource_provider_id, x.trait_id
+          LEFT JOIN inventories i ON i.resource_provider_id = rp.id
+          WHERE rp.root_provider_id IN (SELECT id FROM kept_roots)
+          UNION ALL
+          SELECT 1, x.resource_provider_id, NULL, NULL, NULL, x.trait_id,
+                 NULL, NULL, NULL, NULL, NULL, NULL, NULL
           FROM resource_provider_traits x
           JOIN resource_providers rp ON rp.id = x.resource_provider_id
           WHERE rp.root_provider_id IN (SELECT id FROM kept_roots)
           UNION ALL
-          SELECT 1, x.resource_provider_id, x.aggregate_id
+          SELECT 2, x.resource_provider_id, NULL, NULL, NULL, x.aggregate_id,
+                 NULL, NULL, NULL, NULL, NULL, NULL, NULL
           FROM resource_provider_aggregates x
           JOIN resource_providers rp ON rp.id = x.resource_provider_id
           WHERE rp.root_provider_id IN (SELECT id FROM kept_roots)"
     );
-    let mut out = Memberships::default();
+    let mut out = SnapshotRows::default();
+    // A provider comes once per inventory; its row is kept once.
+    let mut last_provider = None;
     tx.fetch_all_with(&sql, &params, |r| {
-        let pair = (r.get_i64(1)?, r.get_i64(2)?);
-        if r.get_i64(0)? == 0 {
-            out.traits.push(pair);
-        } else {
-            out.aggregates.push(pair);
+        let provider = r.get_i64(1)?;
+        match r.get_i64(0)? {
+            0 => {
+                if last_provider != Some(provider) {
+                    out.providers.push(ProviderRow {
+                        id: provider,
+                        uuid: r.get_string(2)?,
+                        parent: r.get_opt_i64(3)?,
+                        root: r.get_i64(4)?,
+                    });
+                    last_provider = Some(provider);
+                }
+                if let Some(class) = r.get_opt_i64(5)? {
+                    out.inventories.push(InventoryRow {
+                        provider,
+                        class,
+                        total: r.get_i64(6)?,
+                        reserved: r.get_i64(7)?,
+                        min_unit: r.get_i64(8)?,
+                        max_unit: r.get_i64(9)?,
+                        step_size: r.get_i64(10)?,
+                        allocation_ratio: r.get_f64(11)?,
+                        used: r.get_opt_i64(12)?.unwrap_or(0),
+                    });
+                }
+            }
+            1 => out.traits.push((provider, r.get_i64(5)?)),
+            _ => out.aggregates.push((provider, r.get_i64(5)?)),
         }
         Ok(())
     })
     .await?;
+    // The rows of one provider need not be adjacent.
+    out.providers.sort_unstable_by_key(|p| p.id);
+    out.providers.dedup_by_key(|p| p.id);
     Ok(out)
 }
 
-/// Which providers a summary read covers.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum SummaryKey {
-    /// Providers whose `root_provider_id` is listed.
-    Roots,
-    /// Providers whose `id` is listed.
-    Providers,
-}
-
-impl SummaryKey {
-    fn column(self) -> &'static str {
-        match self {
-            SummaryKey::Roots => "rp.root_provider_id",
-            SummaryKey::Providers => "rp.id",
-        }
-    }
-}
-
-/// A provider as its summary shows it.
-pub(crate) struct SummaryProviderRow {
-    pub(crate) id: i64,
-    pub(crate) uuid: String,
-    pub(crate) parent_uuid: Option<String>,
-    pub(crate) root_uuid: String,
-}
-
-/// One inventory of a summarized provider, any class.
-pub(crate) struct SummaryInventoryRow {
-    pub(crate) provider: i64,
-    pub(crate) class: i64,
-    pub(crate) class_name: String,
-    pub(crate) total: i64,
-    pub(crate) reserved: i64,
-    pub(crate) allocation_ratio: f64,
-    pub(crate) used: i64,
-}
-
-/// Everything the summaries show, for the providers `key` selects by `ids`.
-pub(crate) struct SummaryRows {
-    pub(crate) providers: Vec<SummaryProviderRow>,
-    /// (provider id, trait name).
-    pub(crate) traits: Vec<(i64, String)>,
-    pub(crate) inventories: Vec<SummaryInventoryRow>,
-}
-
-/// Reads providers, trait names and every inventory with usage, binding at
-/// most [`CHUNK`] ids per statement.
-pub(crate) async fn summaries(tx: &mut Tx, key: SummaryKey, ids: &[i64]) -> Result<SummaryRows> {
-    let mut out = SummaryRows {
-        providers: Vec::new(),
-        traits: Vec::new(),
-        inventories: Vec::new(),
+/// Names of the given ids in `table` (`resource_classes` or `traits`).
+pub(crate) async fn names_by_id(
+    tx: &mut Tx,
+    table: NameTable,
+    ids: &[i64],
+) -> Result<HashMap<i64, String>> {
+    let mut out = HashMap::with_capacity(ids.len());
+    let table = match table {
+        NameTable::Classes => "resource_classes",
+        NameTable::Traits => "traits",
     };
-    let col = key.column();
     for chunk in ids.chunks(CHUNK) {
-        let list = placeholders(chunk.len());
+        let sql = format!(
+            "SELECT id, name FROM {table} WHERE id IN ({})",
+            placeholders(chunk.len())
+        );
         let params: Vec<Value> = chunk.iter().copied().map(Value::from).collect();
-        let providers = tx
-            .fetch_all_with(
-                &format!(
-                    r"SELECT rp.id, rp.uuid, p.uuid, r.uuid
-                      FROM resource_providers rp
-                      LEFT JOIN resource_providers p ON p.id = rp.parent_provider_id
-                      JOIN resource_providers r ON r.id = rp.root_provider_id
-                      WHERE {col} IN ({list})"
-                ),
-                &params,
-                |r| {
-                    Ok(SummaryProviderRow {
-                        id: r.get_i64(0)?,
-                        uuid: r.get_string(1)?,
-                        parent_uuid: r.get_opt_string(2)?,
-                        root_uuid: r.get_string(3)?,
-                    })
-                },
-            )
+        let rows = tx
+            .fetch_all_with(&sql, &params, |r| Ok((r.get_i64(0)?, r.get_string(1)?)))
             .await?;
-        out.providers.extend(providers);
-        let traits = tx
-            .fetch_all_with(
-                &format!(
-                    r"SELECT x.resource_provider_id, t.name
-                      FROM resource_provider_traits x
-                      JOIN traits t ON t.id = x.trait_id
-                      JOIN resource_providers rp ON rp.id = x.resource_provider_id
-                      WHERE {col} IN ({list})
-                      ORDER BY x.resource_provider_id, x.trait_id"
-                ),
-                &params,
-                |r| Ok((r.get_i64(0)?, r.get_string(1)?)),
-            )
-            .await?;
-        out.traits.extend(traits);
-        let inventories = tx
-            .fetch_all_with(
-                &format!(
-                    r"SELECT i.resource_provider_id, i.resource_class_id, rc.name,
-                             i.total, i.reserved, i.allocation_ratio,
-                             (SELECT SUM(a.used) FROM allocations a
-                               WHERE a.resource_provider_id = i.resource_provider_id
-                                 AND a.resource_class_id = i.resource_class_id)
-                      FROM inventories i
-                      JOIN resource_classes rc ON rc.id = i.resource_class_id
-                      JOIN resource_providers rp ON rp.id = i.resource_provider_id
-                      WHERE {col} IN ({list})"
-                ),
-                &params,
-                summary_inventory,
-            )
-            .await?;
-        out.inventories.extend(inventories);
+        out.extend(rows);
     }
     Ok(out)
 }
 
-fn summary_inventory(r: &Row<'_>) -> Result<SummaryInventoryRow> {
-    Ok(SummaryInventoryRow {
-        provider: r.get_i64(0)?,
-        class: r.get_i64(1)?,
-        class_name: r.get_string(2)?,
-        total: r.get_i64(3)?,
-        reserved: r.get_i64(4)?,
-        allocation_ratio: r.get_f64(5)?,
-        used: r.get_opt_i64(6)?.unwrap_or(0),
-    })
+/// The tables [`names_by_id`] reads.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum NameTable {
+    Classes,
+    Traits,
 }
