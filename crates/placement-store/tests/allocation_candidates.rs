@@ -683,7 +683,8 @@ async fn summaries_cover_whole_trees_with_every_inventory_and_candidates_come_ba
         .await
         .unwrap();
         assert_eq!(answer.candidates.len(), 1, "{backend}");
-        let c = &answer.candidates[0];
+        let named = answer.named();
+        let c = &named[0];
         assert_eq!(
             c.allocations,
             BTreeMap::from([(numa.uuid.clone(), BTreeMap::from([("VCPU".to_owned(), 2)]))]),
@@ -860,7 +861,8 @@ async fn the_whole_op_answers_with_the_engine_over_trees_and_sharing() {
             .unwrap();
         // cn2 has only two VCPU left; cn1's tree with the shared disk fits.
         assert_eq!(answer.candidates.len(), 1, "{backend}: {answer:?}");
-        let got = &answer.candidates[0];
+        let named = answer.named();
+        let got = &named[0];
         assert_eq!(
             got.allocations,
             BTreeMap::from([
@@ -1003,7 +1005,7 @@ async fn a_limited_answer_read_in_windows_is_the_prefix_of_the_whole_answer() {
                 for s in &got.summaries {
                     assert!(summarized.contains(&s.uuid.as_str()), "{backend}");
                 }
-                for c in &got.candidates {
+                for c in &got.named() {
                     for rp in c.allocations.keys() {
                         assert!(
                             got.summaries.iter().any(|s| &s.uuid == rp),

@@ -9,16 +9,18 @@
 //! `placement_core::candidates`), and renders the answer for its
 //! microversion.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use axum::extract::{FromRequestParts, RawQuery, State};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
+use placement_core::candidates::model::Candidate;
 use placement_core::candidates::model::{EngineOptions, NamedRequest};
+use placement_core::ids::ResourceProviderId;
 use placement_core::microversion::Microversion;
 use placement_core::request_groups::{parse_candidates_query, CandidatesQuery};
 use placement_store::ops::allocation_candidates::{
-    self as store, AnswerCandidate, CandidatesAnswer, ProviderSummary, SummaryResource,
+    self as store, CandidatesAnswer, ProviderSummary, SummaryResource,
 };
 use placement_store::Error as StoreError;
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
@@ -146,11 +148,14 @@ struct Requests<'b, 'a>(&'b Body<'a>);
 
 impl Serialize for Requests<'_, '_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mv = self.0.mv;
-        let candidates = &self.0.answer.candidates;
-        let mut list = serializer.serialize_seq(Some(candidates.len()))?;
-        for c in candidates {
-            list.serialize_element(&Request { c, mv })?;
+        let answer = self.0.answer;
+        let mut list = serializer.serialize_seq(Some(answer.candidates.len()))?;
+        for c in &answer.candidates {
+            list.serialize_element(&Request {
+                c,
+                answer,
+                mv: self.0.mv,
+            })?;
         }
         list.end()
     }
@@ -159,74 +164,136 @@ impl Serialize for Requests<'_, '_> {
 /// One allocation request: a dict keyed by provider from 1.12, a list
 /// before.
 struct Request<'a> {
-    c: &'a AnswerCandidate,
+    c: &'a Candidate,
+    answer: &'a CandidatesAnswer,
     mv: Microversion,
+}
+
+/// One provider's part of a candidate: its UUID and (class name, amount)
+/// pairs sorted by name.
+type ProviderPart<'a> = (&'a str, Vec<(&'a str, i64)>);
+
+impl<'a> Request<'a> {
+    /// The candidate's providers sorted by UUID, each with its classes
+    /// sorted by name, as upstream's clients have always seen them from us.
+    fn by_provider<E: serde::ser::Error>(&self) -> Result<Vec<ProviderPart<'a>>, E> {
+        let answer: &'a CandidatesAnswer = self.answer;
+        let mut parts: Vec<ProviderPart<'a>> = Vec::new();
+        let mut last = None;
+        for a in &self.c.allocations {
+            let class = answer
+                .class_name(a.class)
+                .ok_or_else(|| E::custom(format!("no name for class {}", a.class)))?;
+            if last != Some(a.provider) {
+                let uuid = provider_uuid(answer, a.provider)?;
+                parts.push((uuid, Vec::new()));
+                last = Some(a.provider);
+            }
+            if let Some((_, classes)) = parts.last_mut() {
+                classes.push((class, a.amount));
+            }
+        }
+        for (_, classes) in &mut parts {
+            classes.sort_unstable_by(|x, y| x.0.cmp(y.0));
+        }
+        parts.sort_unstable_by(|x, y| x.0.cmp(y.0));
+        Ok(parts)
+    }
+}
+
+fn provider_uuid<E: serde::ser::Error>(
+    answer: &CandidatesAnswer,
+    id: ResourceProviderId,
+) -> Result<&str, E> {
+    answer
+        .provider_uuid(id)
+        .ok_or_else(|| E::custom(format!("no UUID for provider {id}")))
 }
 
 impl Serialize for Request<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let dict = self.mv.matches(DICT_REQUESTS.0, DICT_REQUESTS.1);
         let with_mappings = dict && self.mv.matches(MAPPINGS.0, MAPPINGS.1);
+        let parts = self.by_provider::<S::Error>()?;
         let mut item = serializer.serialize_map(Some(1 + usize::from(with_mappings)))?;
         if dict {
-            item.serialize_entry("allocations", &ByProvider(self.c))?;
+            item.serialize_entry("allocations", &ByProvider(&parts))?;
             if with_mappings {
-                item.serialize_entry("mappings", &self.c.mappings)?;
+                item.serialize_entry(
+                    "mappings",
+                    &Mappings {
+                        c: self.c,
+                        answer: self.answer,
+                    },
+                )?;
             }
         } else {
-            item.serialize_entry("allocations", &AsList(self.c))?;
+            item.serialize_entry("allocations", &AsList(&parts))?;
         }
         item.end()
     }
 }
 
 /// `{rp_uuid: {"resources": {class: amount}}}`.
-struct ByProvider<'a>(&'a AnswerCandidate);
+struct ByProvider<'p, 'a>(&'p [ProviderPart<'a>]);
 
-impl Serialize for ByProvider<'_> {
+impl Serialize for ByProvider<'_, '_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(self.0.allocations.len()))?;
-        for (rp, resources) in &self.0.allocations {
-            map.serialize_entry(rp, &Resources(resources))?;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (rp, classes) in self.0 {
+            map.serialize_entry(rp, &Resources(classes))?;
         }
         map.end()
     }
 }
 
 /// `{"resources": {class: amount}}`.
-struct Resources<'a>(&'a BTreeMap<String, i64>);
+struct Resources<'p, 'a>(&'p [(&'a str, i64)]);
 
-impl Serialize for Resources<'_> {
+impl Serialize for Resources<'_, '_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(Some(1))?;
-        map.serialize_entry("resources", self.0)?;
+        map.serialize_entry("resources", &Amounts(self.0))?;
+        map.end()
+    }
+}
+
+/// `{class: amount}`.
+struct Amounts<'p, 'a>(&'p [(&'a str, i64)]);
+
+impl Serialize for Amounts<'_, '_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (class, amount) in self.0 {
+            map.serialize_entry(class, amount)?;
+        }
         map.end()
     }
 }
 
 /// `[{"resource_provider": {"uuid": rp_uuid}, "resources": {...}}]`.
-struct AsList<'a>(&'a AnswerCandidate);
+struct AsList<'p, 'a>(&'p [ProviderPart<'a>]);
 
-impl Serialize for AsList<'_> {
+impl Serialize for AsList<'_, '_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut list = serializer.serialize_seq(Some(self.0.allocations.len()))?;
-        for (rp, resources) in &self.0.allocations {
-            list.serialize_element(&ListEntry { rp, resources })?;
+        let mut list = serializer.serialize_seq(Some(self.0.len()))?;
+        for (rp, classes) in self.0 {
+            list.serialize_element(&ListEntry { rp, classes })?;
         }
         list.end()
     }
 }
 
-struct ListEntry<'a> {
+struct ListEntry<'p, 'a> {
     rp: &'a str,
-    resources: &'a BTreeMap<String, i64>,
+    classes: &'p [(&'a str, i64)],
 }
 
-impl Serialize for ListEntry<'_> {
+impl Serialize for ListEntry<'_, '_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut entry = serializer.serialize_map(Some(2))?;
         entry.serialize_entry("resource_provider", &ProviderRef(self.rp))?;
-        entry.serialize_entry("resources", self.resources)?;
+        entry.serialize_entry("resources", &Amounts(self.classes))?;
         entry.end()
     }
 }
@@ -238,6 +305,27 @@ impl Serialize for ProviderRef<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(Some(1))?;
         map.serialize_entry("uuid", self.0)?;
+        map.end()
+    }
+}
+
+/// `{suffix: [rp_uuid, ...]}`, each list sorted by UUID.
+struct Mappings<'a> {
+    c: &'a Candidate,
+    answer: &'a CandidatesAnswer,
+}
+
+impl Serialize for Mappings<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.c.mappings.len()))?;
+        for (suffix, providers) in &self.c.mappings {
+            let mut uuids = providers
+                .iter()
+                .map(|p| provider_uuid::<S::Error>(self.answer, *p))
+                .collect::<Result<Vec<&str>, S::Error>>()?;
+            uuids.sort_unstable();
+            map.serialize_entry(suffix, &uuids)?;
+        }
         map.end()
     }
 }

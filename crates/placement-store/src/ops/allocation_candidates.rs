@@ -20,14 +20,14 @@
 //!    made from the rows the snapshot read brought; only class and trait
 //!    names are read for them.
 //!
-//! The answer comes back with UUIDs and names, in the engine's order, ready
-//! for the HTTP layer to render for its microversion.
+//! The answer comes back in the engine's order with the UUIDs and names it
+//! uses, ready for the HTTP layer to render for its microversion.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use placement_core::candidates::model::{
-    AggregateCondition, CandidateRequest, EngineOptions, Generated, GenerationStrategy, Group,
-    GroupPrecheck, LazyError, NamedGroup, NamedRequest, Snapshot, SnapshotInventory,
+    AggregateCondition, Candidate, CandidateRequest, EngineOptions, Generated, GenerationStrategy,
+    Group, GroupPrecheck, LazyError, NamedGroup, NamedRequest, Snapshot, SnapshotInventory,
     SnapshotProvider, SummaryScope, TraitCondition,
 };
 use placement_core::capacity::InventoryLimits;
@@ -43,13 +43,69 @@ use crate::queries::candidates::{self as q, AmountWanted, SnapshotScope};
 const SHARES_VIA_AGGREGATE: &str = "MISC_SHARES_VIA_AGGREGATE";
 
 /// The allocation candidates for a request, ready to render.
+///
+/// Candidates stay in internal ids, with the UUID of every provider and
+/// the name of every class they use beside them: a large answer (40,320
+/// candidates of nine providers each, say) would otherwise hold a copy of
+/// a UUID string per allocation and per mapping entry.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CandidatesAnswer {
     /// The candidates in the order to return them.
-    pub candidates: Vec<AnswerCandidate>,
+    pub candidates: Vec<Candidate>,
     /// The providers `provider_summaries` lists, by internal id (the order
     /// carries no meaning; upstream's is a set's).
     pub summaries: Vec<ProviderSummary>,
+    /// The UUID of every provider a candidate names.
+    uuids: HashMap<ResourceProviderId, String>,
+    /// The name of every class a candidate names.
+    classes: HashMap<ResourceClassId, String>,
+}
+
+impl CandidatesAnswer {
+    /// The UUID of a provider that a candidate names (always present for
+    /// those; `None` for any other id).
+    #[must_use]
+    pub fn provider_uuid(&self, id: ResourceProviderId) -> Option<&str> {
+        self.uuids.get(&id).map(String::as_str)
+    }
+
+    /// The name of a class that a candidate names.
+    #[must_use]
+    pub fn class_name(&self, id: ResourceClassId) -> Option<&str> {
+        self.classes.get(&id).map(String::as_str)
+    }
+
+    /// The candidates by UUID and class name, for callers that compare or
+    /// print them rather than render them.
+    #[must_use]
+    pub fn named(&self) -> Vec<AnswerCandidate> {
+        let uuid = |id: ResourceProviderId| self.provider_uuid(id).unwrap_or_default().to_owned();
+        self.candidates
+            .iter()
+            .map(|c| {
+                let mut allocations: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
+                for a in &c.allocations {
+                    allocations.entry(uuid(a.provider)).or_default().insert(
+                        self.class_name(a.class).unwrap_or_default().to_owned(),
+                        a.amount,
+                    );
+                }
+                let mappings = c
+                    .mappings
+                    .iter()
+                    .map(|(suffix, providers)| {
+                        let mut list: Vec<String> = providers.iter().map(|p| uuid(*p)).collect();
+                        list.sort();
+                        (suffix.clone(), list)
+                    })
+                    .collect();
+                AnswerCandidate {
+                    allocations,
+                    mappings,
+                }
+            })
+            .collect()
+    }
 }
 
 /// One allocation request, with UUIDs and class names.
@@ -151,43 +207,34 @@ where
         .iter()
         .map(|(id, name)| (*id, name.as_str()))
         .collect();
-    let uuid_of = |id: ResourceProviderId| -> Result<String> {
-        kept.uuid(id.0)
-            .map(str::to_owned)
-            .ok_or_else(|| missing("provider", id.0))
-    };
-    let mut candidates = Vec::with_capacity(generated.candidates.len());
+    let mut uuids = HashMap::new();
+    let mut classes = HashMap::new();
     for c in &generated.candidates {
-        let mut allocations: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
+        let providers = c
+            .allocations
+            .iter()
+            .map(|a| a.provider)
+            .chain(c.mappings.values().flatten().copied());
+        for id in providers {
+            if let std::collections::hash_map::Entry::Vacant(slot) = uuids.entry(id) {
+                let uuid = kept.uuid(id.0).ok_or_else(|| missing("provider", id.0))?;
+                slot.insert(uuid.to_owned());
+            }
+        }
         for a in &c.allocations {
-            let class = class_names.get(&a.class).copied().ok_or_else(|| {
-                Error::Database(crate::error::DbError::other(format!(
-                    "the engine named class {}, which the request lacks",
-                    a.class
-                )))
-            })?;
-            allocations
-                .entry(uuid_of(a.provider)?)
-                .or_default()
-                .insert(class.to_owned(), a.amount);
+            if let std::collections::hash_map::Entry::Vacant(slot) = classes.entry(a.class) {
+                let name = class_names
+                    .get(&a.class)
+                    .ok_or_else(|| missing("resource class", a.class.0))?;
+                slot.insert((*name).to_owned());
+            }
         }
-        let mut mappings = BTreeMap::new();
-        for (suffix, providers) in &c.mappings {
-            let mut list = providers
-                .iter()
-                .map(|p| uuid_of(*p))
-                .collect::<Result<Vec<_>>>()?;
-            list.sort();
-            mappings.insert(suffix.clone(), list);
-        }
-        candidates.push(AnswerCandidate {
-            allocations,
-            mappings,
-        });
     }
     Ok(CandidatesAnswer {
-        candidates,
+        candidates: generated.candidates,
         summaries,
+        uuids,
+        classes,
     })
 }
 
@@ -537,6 +584,10 @@ async fn read_snapshot(
     let (has_trees, has_sharing) = q::deployment_flags(tx, resolved.shares_trait).await?;
     let mut scope = snapshot_scope(resolved);
     scope.below = below;
+    if !has_sharing {
+        // No provider has the trait: no statement need look for one.
+        scope.shares_trait = None;
+    }
     let mut snapshot = Snapshot {
         providers: Vec::new(),
         has_trees,
