@@ -194,44 +194,72 @@ pub(crate) struct SnapshotScope {
     /// set of allowed anchors is not empty (it answers empty before any
     /// group otherwise, and upstream decides that deployment-wide).
     pub(crate) anchor_root: Option<i64>,
-    /// A window: seeds only from the trees whose root id is below this
-    /// (and sharing providers anywhere); see `Snapshot::anchors_below`.
+    /// A window: every tree whose root id is below this, and the trees of
+    /// sharing providers; see `Snapshot::anchors_below`.
     pub(crate) below: Option<i64>,
 }
 
 impl SnapshotScope {
     /// The `WITH` clause naming `kept_roots (id)`, and its values in order.
-    ///
-    /// With a window ([`SnapshotScope::below`]) the seeds are taken from
-    /// the trees below the bound, walked from the root index so the cost
-    /// follows the window's size rather than the deployment's, plus every
-    /// sharing provider wherever it is (a window anchor may draw on it).
     fn with_clause(&self) -> (String, Vec<Value>) {
+        match self.below {
+            None => self.with_clause_filtered(),
+            Some(below) => self.with_clause_window(below),
+        }
+    }
+
+    /// A window keeps every tree below the bound, the trees of every
+    /// sharing provider (a window anchor may draw on one wherever it is),
+    /// and `root_required`'s root. Nothing is filtered on capacity here:
+    /// the engine checks it anyway, and a filter would make the planner
+    /// weigh the usage sums of the whole deployment against a range of a
+    /// few trees (PostgreSQL then sums every inventory of the class before
+    /// looking at the window).
+    fn with_clause_window(&self, below: i64) -> (String, Vec<Value>) {
+        let mut params = vec![Value::from(below)];
+        let mut sql = String::from(
+            r"WITH kept_roots (id) AS (
+                 SELECT root_provider_id FROM resource_providers WHERE root_provider_id < ?",
+        );
+        if let Some(shares) = self.shares_trait {
+            sql.push_str(
+                r"
+                 UNION
+                 SELECT rp.root_provider_id FROM resource_provider_traits st
+                   JOIN resource_providers rp ON rp.id = st.resource_provider_id
+                  WHERE st.trait_id = ?",
+            );
+            params.push(Value::from(shares));
+        }
+        if let Some(root) = self.anchor_root {
+            sql.push_str("\n UNION\n SELECT root_provider_id FROM resource_providers WHERE id = ?");
+            params.push(Value::from(root));
+        }
+        sql.push_str("\n)\n");
+        (sql, params)
+    }
+
+    /// Everything: the trees of the seeds (capacity, resourceless matches,
+    /// `root_required`'s root) and the anchors of sharing seeds.
+    fn with_clause_filtered(&self) -> (String, Vec<Value>) {
         let mut params = Vec::new();
         let mut seeds = Vec::new();
-        let window = self.below.map(Restriction::Below);
         for w in &self.wanted {
-            seeds.push(cap_part(w, window, &mut params));
-            if let (Some(_), Some(shares)) = (window, self.shares_trait) {
-                seeds.push(cap_part(w, Some(Restriction::Sharing(shares)), &mut params));
-            }
+            seeds.push(cap_part(w, &mut params));
         }
         if !self.resourceless_traits.is_empty() {
             seeds.push(format!(
                 r"SELECT x.resource_provider_id FROM resource_provider_traits x
-                  WHERE x.trait_id IN ({}){}",
-                placeholders(self.resourceless_traits.len()),
-                self.window_or_sharing("x.resource_provider_id")
+                  WHERE x.trait_id IN ({})",
+                placeholders(self.resourceless_traits.len())
             ));
             params.extend(self.resourceless_traits.iter().copied().map(Value::from));
-            self.window_or_sharing_params(&mut params);
         }
         if !self.resourceless_aggregates.is_empty() {
             seeds.push(format!(
                 r"SELECT x.resource_provider_id FROM resource_provider_aggregates x
-                  WHERE x.aggregate_id IN ({}){}",
-                placeholders(self.resourceless_aggregates.len()),
-                self.window_or_sharing("x.resource_provider_id")
+                  WHERE x.aggregate_id IN ({})",
+                placeholders(self.resourceless_aggregates.len())
             ));
             params.extend(
                 self.resourceless_aggregates
@@ -239,7 +267,6 @@ impl SnapshotScope {
                     .copied()
                     .map(Value::from),
             );
-            self.window_or_sharing_params(&mut params);
         }
         if let Some(root) = self.anchor_root {
             seeds.push(String::from(
@@ -259,8 +286,7 @@ impl SnapshotScope {
         );
         if let Some(shares) = self.shares_trait {
             // The anchors of every sharing provider among the seeds: roots of
-            // any provider in one of its aggregates (its own root included),
-            // within the window when there is one.
+            // any provider in one of its aggregates (its own root included).
             sql.push_str(
                 r"
                  UNION
@@ -271,85 +297,25 @@ impl SnapshotScope {
                    JOIN resource_providers other ON other.id = oa.resource_provider_id",
             );
             params.push(Value::from(shares));
-            if let Some(below) = self.below {
-                sql.push_str(" WHERE other.root_provider_id < ?");
-                params.push(Value::from(below));
-            }
         }
         sql.push_str("\n)\n");
         (sql, params)
     }
-
-    /// For a resourceless seed: within the window, or a sharing provider.
-    fn window_or_sharing(&self, provider: &str) -> String {
-        match (self.below, self.shares_trait) {
-            (None, _) => String::new(),
-            (Some(_), None) => format!(
-                r" AND EXISTS (SELECT 1 FROM resource_providers w
-                               WHERE w.id = {provider} AND w.root_provider_id < ?)"
-            ),
-            (Some(_), Some(_)) => format!(
-                r" AND (EXISTS (SELECT 1 FROM resource_providers w
-                                WHERE w.id = {provider} AND w.root_provider_id < ?)
-                        OR EXISTS (SELECT 1 FROM resource_provider_traits st
-                                   WHERE st.resource_provider_id = {provider} AND st.trait_id = ?))"
-            ),
-        }
-    }
-
-    /// The values of [`SnapshotScope::window_or_sharing`], in order.
-    fn window_or_sharing_params(&self, params: &mut Vec<Value>) {
-        if let Some(below) = self.below {
-            params.push(Value::from(below));
-            if let Some(shares) = self.shares_trait {
-                params.push(Value::from(shares));
-            }
-        }
-    }
 }
 
-/// Which providers a capacity seed statement looks at.
-#[derive(Debug, Clone, Copy)]
-enum Restriction {
-    /// Providers of the trees whose root id is below this.
-    Below(i64),
-    /// Providers with this trait (the sharing trait).
-    Sharing(i64),
-}
-
-/// One seed statement: the providers with capacity for `w`.
-///
-/// The un-truncated float rule upstream's SQL uses; the engine re-checks
-/// summed amounts against the truncated capacity. A window walks the
-/// providers first (`CROSS JOIN` keeps SQLite's planner from scanning every
-/// inventory of the class instead).
-fn cap_part(w: &AmountWanted, restriction: Option<Restriction>, params: &mut Vec<Value>) -> String {
-    let mut part = match restriction {
-        None => String::from(r"SELECT i.resource_provider_id FROM inventories i WHERE 1 = 1"),
-        Some(Restriction::Below(below)) => {
-            params.push(Value::from(below));
-            String::from(
-                r"SELECT i.resource_provider_id FROM resource_providers w CROSS JOIN inventories i
-                   WHERE w.root_provider_id < ? AND i.resource_provider_id = w.id",
-            )
-        }
-        Some(Restriction::Sharing(shares)) => {
-            params.push(Value::from(shares));
-            String::from(
-                r"SELECT i.resource_provider_id FROM resource_provider_traits st CROSS JOIN inventories i
-                   WHERE st.trait_id = ? AND i.resource_provider_id = st.resource_provider_id",
-            )
-        }
-    };
+/// One seed statement: the providers with capacity for `w`, by the
+/// un-truncated float rule upstream's SQL uses (the engine re-checks
+/// summed amounts against the truncated capacity).
+fn cap_part(w: &AmountWanted, params: &mut Vec<Value>) -> String {
+    let mut part = String::from(r"SELECT i.resource_provider_id FROM inventories i");
     if let Some(root) = w.root {
         part.push_str(
-            r" AND EXISTS (SELECT 1 FROM resource_providers t
-                           WHERE t.id = i.resource_provider_id AND t.root_provider_id = ?)",
+            r" JOIN resource_providers t ON t.id = i.resource_provider_id AND t.root_provider_id = ?",
         );
         params.push(Value::from(root));
     }
     part.push_str(
-        r" AND i.resource_class_id = ?
+        r" WHERE i.resource_class_id = ?
            AND i.min_unit <= ? AND i.max_unit >= ? AND ? % i.step_size = 0
            AND COALESCE((SELECT SUM(a.used) FROM allocations a
                          WHERE a.resource_provider_id = i.resource_provider_id
