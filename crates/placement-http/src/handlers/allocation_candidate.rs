@@ -83,6 +83,9 @@ pub(crate) async fn list_allocation_candidates(
             StoreError::CandidatesRequest(lazy) => ApiError::bad_request(lazy.to_string()),
             other => ApiError::internal(other),
         })?;
+    if let Some(metrics) = &state.metrics {
+        metrics.candidates_answered(answer.candidates.len(), answer.summaries.len());
+    }
     let body = render(&answer, &query, mv);
     let mut response = PyJson(body).into_response();
     if mv.matches(CACHE_HEADERS.0, CACHE_HEADERS.1) {
