@@ -6,9 +6,19 @@
 # falls on both alike. Each round is crates/placement/examples/loadgen.rs at
 # the same concurrency for the same time, cycling over the same consumers.
 #
-# Prints each round's requests/s and p50/p99, the mean of each side and the
-# ratio on/off (1.00 = no cost). The metrics server is scraped at the end to
-# show that it counted what it served. Only loopback addresses are used.
+# Prints each round's requests/s, p50/p99 and the server's CPU time per
+# request (user + system, from /proc, divided by the requests answered),
+# then each side's median and the ratios on/off (1.00 = no cost). CPU time
+# per request is the figure to read on a shared machine: throughput moves
+# with whatever else runs, the server's own CPU per request much less. The
+# metrics server is scraped at the end to show that it counted what it
+# served.
+#
+# Then crates/placement/examples/metrics_cost.rs repeats the A/B in
+# process (no network, one thread, alternating batches), on `GET /` (no
+# database: the metrics layer's own cost stands out) and on
+# `GET /allocations/{consumer}`, and prints each side's minimum and median
+# microseconds per request. Only loopback addresses are used.
 #
 # Usage: bench/metrics-ab.sh [rounds] [concurrency] [seconds]
 # BENCH_NO_BUILD=1 skips `cargo build`.
@@ -19,7 +29,7 @@ concurrency=${2:-8}
 seconds=${3:-8}
 consumers=50
 
-[[ ${BENCH_NO_BUILD:-} == 1 ]] || cargo build --release --bin placement-api --example loadgen -q
+[[ ${BENCH_NO_BUILD:-} == 1 ]] || cargo build --release --bin placement-api --example loadgen --example metrics_cost -q
 rs=target/release/placement-api
 loadgen=target/release/examples/loadgen
 
@@ -61,9 +71,14 @@ EOF
 metrics_port=$(free_port)
 start off ""
 off_port=$port
+off_pid=${pids[-1]}
 start on "[metrics]
 bind = 127.0.0.1:$metrics_port"
 on_port=$port
+on_pid=${pids[-1]}
+# A process's user + system CPU time, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+ticks_per_second=$(getconf CLK_TCK)
 
 # The same data on both: one provider, $consumers consumers with one
 # allocation each (fixed uuids, so both servers read the same rows).
@@ -93,33 +108,45 @@ results=$work/results.txt
 : >"$results"
 for round in $(seq 1 "$rounds"); do
   for side in off on; do
-    port=$off_port
-    [[ $side == on ]] && port=$on_port
+    port=$off_port pid=$off_pid
+    [[ $side == on ]] && port=$on_port pid=$on_pid
+    before=$(cpu_ticks "$pid")
     line=$(run "$port")
-    echo "$side $line" >>"$results"
-    python3 - "$round" "$side" "$line" <<'PY'
+    after=$(cpu_ticks "$pid")
+    echo "$side $((after - before)) $line" >>"$results"
+    python3 - "$round" "$side" "$((after - before))" "$ticks_per_second" "$line" <<'PY'
 import json, sys
-r, side, line = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
-print(f"  round {r} metrics {side:<3} {line['rps']:>9.0f} req/s  p50 {line.get('p50_ms', 0):.3f} ms  p99 {line.get('p99_ms', 0):.3f} ms")
+r, side, ticks, hz, line = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), json.loads(sys.argv[5])
+cpu_us = ticks / hz * 1e6 / max(line["requests"], 1)
+print(f"  round {r} metrics {side:<3} {line['rps']:>9.0f} req/s  p50 {line.get('p50_ms', 0):.3f} ms  "
+      f"p99 {line.get('p99_ms', 0):.3f} ms  server CPU {cpu_us:.1f} us/request")
 PY
   done
 done
-python3 - "$results" <<'PY'
+python3 - "$results" "$ticks_per_second" <<'PY'
 import json, statistics, sys
+hz = int(sys.argv[2])
 rps = {"off": [], "on": []}
-p50 = {"off": [], "on": []}
+cpu = {"off": [], "on": []}
 for line in open(sys.argv[1]):
-    side, data = line.split(" ", 1)
+    side, ticks, data = line.split(" ", 2)
     data = json.loads(data)
     rps[side].append(data["rps"])
-    p50[side].append(data.get("p50_ms", 0))
-off, on = statistics.mean(rps["off"]), statistics.mean(rps["on"])
-pairs = [b / a for a, b in zip(rps["off"], rps["on"])]
-print(f"  mean: off {off:.0f} req/s, on {on:.0f} req/s; ratio on/off {on / off:.3f} "
-      f"(per round {min(pairs):.3f}..{max(pairs):.3f}); "
-      f"p50 off {statistics.mean(p50['off']):.3f} ms, on {statistics.mean(p50['on']):.3f} ms")
+    cpu[side].append(int(ticks) / hz * 1e6 / max(data["requests"], 1))
+med = statistics.median
+cpu_pairs = [b / a for a, b in zip(cpu["off"], cpu["on"])]
+rps_pairs = [b / a for a, b in zip(rps["off"], rps["on"])]
+print(f"  server CPU per request, median: off {med(cpu['off']):.1f} us, on {med(cpu['on']):.1f} us; "
+      f"ratio on/off {med(cpu['on']) / med(cpu['off']):.3f} "
+      f"(round pairs {min(cpu_pairs):.3f}..{max(cpu_pairs):.3f}, median {med(cpu_pairs):.3f})")
+print(f"  throughput, median: off {med(rps['off']):.0f} req/s, on {med(rps['on']):.0f} req/s; "
+      f"ratio on/off {med(rps['on']) / med(rps['off']):.3f} "
+      f"(round pairs {min(rps_pairs):.3f}..{max(rps_pairs):.3f}, median {med(rps_pairs):.3f})")
 PY
 # The metrics server counted what it served.
 curl -sf -m 5 "http://127.0.0.1:$metrics_port/metrics" \
   | grep -E '^placement_http_requests_total\{route="/allocations/\{consumer_uuid\}",method="GET"' \
   | sed 's/^/  scraped: /'
+echo "In process, one thread, alternating batches (us per request; min is the least disturbed):"
+target/release/examples/metrics_cost 40 5000 / | sed 's/^/  /'
+target/release/examples/metrics_cost 40 2000 | sed 's/^/  /'
