@@ -97,8 +97,10 @@ pub fn router(state: AppState) -> axum::Router {
     let app = middleware::apply(routes, state);
     let mut front = axum::Router::new();
     for path in paths {
-        // A health path that is also an API route would hide it; only the
-        // default (`/healthcheck`) and deliberate choices reach here.
+        // The probe is matched before the API, so a path naming an API
+        // route would hide it: never the version document at the root (an
+        // operator who names another route gets the probe there, as oslo's
+        // paste pipeline would).
         if prefix_root
             .path_info(&path)
             .is_some_and(|p| p == "/" || p.is_empty())
