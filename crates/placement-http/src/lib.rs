@@ -7,8 +7,12 @@
 //!   serves it.
 //! - [`settings`]: [`HttpSettings`] (auth strategy, mount prefix) and the
 //!   shared [`AppState`].
+//! - [`health`]: `GET /healthcheck` in oslo.middleware's format, outside
+//!   the stack (no auth), single-flight on the database.
 //! - [`keystone`]: Keystone token validation for the `keystone` strategy,
 //!   as keystonemiddleware's `auth_token` does it.
+//! - [`metrics`]: Prometheus metrics of one application, off unless asked
+//!   for, served on a listener of their own.
 //! - [`middleware`]: the stack in upstream's order — request id, span and
 //!   log line; auth; microversion negotiation; pre-dispatch checks.
 //! - `routes`: the one route table in upstream's order, the JSON 404 and the
@@ -62,8 +66,10 @@ mod envelope;
 pub mod error;
 pub mod extract;
 mod handlers;
+pub mod health;
 pub mod json;
 pub mod keystone;
+pub mod metrics;
 pub mod middleware;
 pub mod policy;
 mod query;
@@ -76,14 +82,34 @@ mod wsgi;
 pub use context::RequestContext;
 pub use error::{ApiError, ErrorCode};
 pub use extract::{AcceptJson, JsonContent, WantVersion};
+pub use health::{HealthBackend, HealthSettings};
 pub use middleware::cors::CorsSettings;
 pub use settings::{AppState, AuthStrategy, CandidatesSettings, HttpSettings, UrlPrefix};
 
 /// The placement application: the route table inside the middleware stack,
-/// mounted under the configured prefix.
+/// mounted under the configured prefix, with the health probe in front of
+/// the stack.
 pub fn router(state: AppState) -> axum::Router {
     let routes = routes::build(&state.settings.url_prefix);
-    middleware::apply(routes, state)
+    let health = health::Health::new(&state.settings.healthcheck, state.store.clone());
+    let paths = health.paths(&state.settings.url_prefix);
+    let prefix_root = state.settings.url_prefix.clone();
+    let app = middleware::apply(routes, state);
+    let mut front = axum::Router::new();
+    for path in paths {
+        // The probe is matched before the API, so a path naming an API
+        // route would hide it: never the version document at the root (an
+        // operator who names another route gets the probe there, as oslo's
+        // paste pipeline would).
+        if prefix_root
+            .path_info(&path)
+            .is_some_and(|p| p == "/" || p.is_empty())
+        {
+            continue;
+        }
+        front = front.route(&path, axum::routing::any(health::healthcheck));
+    }
+    front.with_state(health).fallback_service(app)
 }
 
 /// A layer the code relies on did not run: a wiring bug, answered with a 500.

@@ -41,6 +41,12 @@ fn table() -> Vec<Route> {
     table
 }
 
+/// Every path template of the table, relative to the mount (`""` is the
+/// bare prefix), for labelling requests by route.
+pub(crate) fn templates() -> Vec<&'static str> {
+    table().into_iter().map(|route| route.path).collect()
+}
+
 /// One path and the methods it serves, in upstream's order (which is the
 /// order of the `Allow` header on a 405).
 pub(crate) struct Route {

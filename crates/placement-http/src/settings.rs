@@ -10,7 +10,9 @@ use placement_core::candidates::model::GenerationStrategy;
 use placement_core::consumer::DEFAULT_INCOMPLETE_CONSUMER_ID;
 use placement_store::Database;
 
+use crate::health::HealthSettings;
 use crate::keystone::TokenValidator;
+use crate::metrics::Metrics;
 use crate::middleware::cors::CorsSettings;
 use crate::policy::Enforcer;
 
@@ -113,6 +115,8 @@ pub struct HttpSettings {
     /// [`AuthStrategy::Keystone`]; shared, as it holds the token cache and
     /// the service user's login.
     pub keystone: Option<Arc<TokenValidator>>,
+    /// `[healthcheck]`: the unauthenticated probe's checks and formats.
+    pub healthcheck: HealthSettings,
 }
 
 impl HttpSettings {
@@ -128,6 +132,7 @@ impl HttpSettings {
             candidates: CandidatesSettings::default(),
             cors: CorsSettings::default(),
             keystone: None,
+            healthcheck: HealthSettings::default(),
         }
     }
 
@@ -191,6 +196,9 @@ pub struct AppState {
     /// The policy enforcer every handler asks before acting (upstream's
     /// `context.can`).
     pub policy: Arc<Enforcer>,
+    /// This application's metrics, when turned on ([`AppState::with_metrics`]);
+    /// `None` costs the request path nothing but a branch.
+    pub metrics: Option<Metrics>,
 }
 
 impl AppState {
@@ -206,7 +214,24 @@ impl AppState {
             settings: Arc::new(settings),
             store,
             policy: Arc::new(policy),
+            metrics: None,
         }
+    }
+
+    /// This state with Prometheus metrics turned on: requests are counted
+    /// and timed, and the store handle reports connection waits, retries
+    /// and conflicts to them. Serve them with [`crate::metrics::router`]
+    /// over [`AppState::metrics`], on a listener of their own.
+    #[must_use]
+    pub fn with_metrics(mut self) -> Self {
+        let metrics = Metrics::new(
+            &self.store,
+            &self.settings.url_prefix,
+            self.settings.keystone.clone(),
+        );
+        self.store = self.store.with_observer(metrics.store_observer());
+        self.metrics = Some(metrics);
+        self
     }
 }
 

@@ -14,7 +14,7 @@
 
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::NaiveDateTime;
 use futures::TryStreamExt as _;
@@ -26,6 +26,7 @@ use sqlx::sqlite::{
 use sqlx::{Executor, Row as _, TypeInfo, ValueRef};
 
 use crate::error::{DbError, Result};
+use crate::observe::{PoolStats, StoreObserver};
 use crate::url::{DatabaseUrl, SqliteLocation};
 
 /// Declares a method `pub` with the `test-support` feature and `pub(crate)`
@@ -109,6 +110,9 @@ pub struct Database {
     /// 100 ms and so turns a short wait into a long tail. Other processes
     /// on the same file still meet the busy timeout. `None` off SQLite.
     sqlite_writer: Option<SqliteWriter>,
+    /// Told how long connections took to arrive and why allocation writes
+    /// retried; `None` (metrics off) costs one branch per event.
+    observer: Option<Arc<dyn StoreObserver>>,
 }
 
 /// The in-process turn for SQLite write transactions, and how long to wait
@@ -251,7 +255,93 @@ impl Database {
         Ok(Database {
             pool,
             sqlite_writer,
+            observer: None,
         })
+    }
+
+    /// This handle with `observer` told of its events (connection waits,
+    /// allocation write retries and conflicts). The pool is shared with
+    /// `self`; only the returned handle's events reach the observer, so
+    /// each application (and each test) watches its own.
+    #[must_use]
+    pub fn with_observer(&self, observer: Arc<dyn StoreObserver>) -> Database {
+        Database {
+            observer: Some(observer),
+            ..self.clone()
+        }
+    }
+
+    /// The observer attached to this handle, if any.
+    pub(crate) fn observer(&self) -> Option<&dyn StoreObserver> {
+        self.observer.as_deref()
+    }
+
+    /// How many connections the pool holds and how many of them are idle,
+    /// now: cheap (two atomic loads), for gauges read at scrape time.
+    pub fn pool_stats(&self) -> PoolStats {
+        fn stats<DB: sqlx::Database>(pool: &sqlx::Pool<DB>) -> PoolStats {
+            PoolStats {
+                size: pool.size(),
+                idle: u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+                max: pool.options().get_max_connections(),
+            }
+        }
+        match &self.pool {
+            Pool::Sqlite(p) => stats(p),
+            Pool::Postgres(p) => stats(p),
+            Pool::MySql(p) => stats(p),
+        }
+    }
+
+    /// A pooled connection, its wait reported to the observer (a failed
+    /// wait too: a pool timeout is the longest wait of all).
+    async fn acquire<DB: sqlx::Database>(
+        &self,
+        pool: &sqlx::Pool<DB>,
+    ) -> Result<sqlx::pool::PoolConnection<DB>> {
+        let Some(observer) = &self.observer else {
+            return Ok(pool.acquire().await?);
+        };
+        let started = Instant::now();
+        let connection = pool.acquire().await;
+        observer.connection_acquired(started.elapsed());
+        Ok(connection?)
+    }
+
+    /// A transaction on a connection from [`Database::acquire`], begun with
+    /// `statement` (or the backend's plain BEGIN). The same as sqlx's
+    /// `Pool::begin_with`, split so that the wait for the connection can be
+    /// measured apart from the BEGIN round trip. `Transaction::begin` is
+    /// hidden from sqlx's docs but is what `Pool::begin` itself calls; the
+    /// locked version keeps it from changing under us.
+    async fn begin_on<DB: sqlx::Database>(
+        &self,
+        pool: &sqlx::Pool<DB>,
+        statement: Option<&'static str>,
+    ) -> Result<sqlx::Transaction<'static, DB>> {
+        let connection = self.acquire(pool).await?;
+        Ok(sqlx::Transaction::begin(connection, statement.map(std::borrow::Cow::Borrowed)).await?)
+    }
+
+    /// Asks the database the cheapest question there is (`SELECT 1`), on one
+    /// pooled connection and outside any transaction: one round trip.
+    ///
+    /// # Errors
+    /// When no connection can be had or the statement fails.
+    pub(crate) async fn ping(&self) -> Result<()> {
+        const PING: &str = "SELECT 1";
+        match &self.pool {
+            Pool::Sqlite(p) => {
+                self.acquire(p).await?.execute(PING).await?;
+            }
+            Pool::Postgres(p) => {
+                self.acquire(p).await?.execute(PING).await?;
+            }
+            Pool::MySql(p) => {
+                self.acquire(p).await?.execute(PING).await?;
+            }
+        }
+        Ok(())
     }
 
     /// Which backend this handle talks to.
@@ -281,9 +371,9 @@ impl Database {
                 None => None,
             };
             let inner = match &self.pool {
-                Pool::Sqlite(p) => TxInner::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
-                Pool::Postgres(p) => TxInner::Postgres(p.begin().await?),
-                Pool::MySql(p) => TxInner::MySql(p.begin().await?),
+                Pool::Sqlite(p) => TxInner::Sqlite(self.begin_on(p, Some("BEGIN IMMEDIATE")).await?),
+                Pool::Postgres(p) => TxInner::Postgres(self.begin_on(p, None).await?),
+                Pool::MySql(p) => TxInner::MySql(self.begin_on(p, None).await?),
             };
             Ok(Tx { inner, _turn: turn })
         }
@@ -297,9 +387,9 @@ impl Database {
         /// A transient [`DbError`] when no connection can be had.
         async fn begin_read(&self) -> Result<Tx> {
             let inner = match &self.pool {
-                Pool::Sqlite(p) => TxInner::Sqlite(p.begin().await?),
-                Pool::Postgres(p) => TxInner::Postgres(p.begin().await?),
-                Pool::MySql(p) => TxInner::MySql(p.begin().await?),
+                Pool::Sqlite(p) => TxInner::Sqlite(self.begin_on(p, None).await?),
+                Pool::Postgres(p) => TxInner::Postgres(self.begin_on(p, None).await?),
+                Pool::MySql(p) => TxInner::MySql(self.begin_on(p, None).await?),
             };
             Ok(Tx { inner, _turn: None })
         }

@@ -6,6 +6,8 @@
 //!   written once with `?` placeholders; the seam adapts them per backend.
 //! - [`error`]: the store error, mirroring upstream's exceptions, with database
 //!   failures classified as unique violation / transient / other.
+//! - [`observe`]: the events the store reports to an optional observer
+//!   (connection waits, allocation write retries and conflicts), for metrics.
 //! - [`url`]: SQLAlchemy-style connection URLs, as `placement.conf` holds them.
 //! - [`schema`]: upstream's alembic chain reproduced per backend, and a
 //!   describer that reads a schema back as the database reports it.
@@ -23,6 +25,7 @@
 
 pub mod db;
 pub mod error;
+pub mod observe;
 pub mod ops;
 mod queries;
 pub mod schema;
@@ -35,4 +38,5 @@ pub use db::{Backend, Database, PoolSettings};
 #[cfg(not(feature = "test-support"))]
 pub(crate) use db::params;
 pub use error::{DbError, DbErrorKind, Error, Result};
+pub use observe::{ConflictCause, PoolStats, RetryCause, StoreObserver};
 pub use url::DatabaseUrl;

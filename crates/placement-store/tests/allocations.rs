@@ -967,3 +967,122 @@ async fn racing_writers_of_one_consumer_generation_let_exactly_one_win() {
         assert_eq!(held(&db, c).await.len(), 1, "{name}");
     }
 }
+
+/// Records what the store reports, for the observer tests.
+#[derive(Default)]
+struct Recorder {
+    acquired: std::sync::atomic::AtomicUsize,
+    retries: std::sync::Mutex<Vec<placement_store::RetryCause>>,
+    conflicts: std::sync::Mutex<Vec<placement_store::ConflictCause>>,
+}
+
+impl placement_store::StoreObserver for Recorder {
+    fn connection_acquired(&self, _wait: std::time::Duration) {
+        self.acquired
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn allocation_write_retried(&self, cause: placement_store::RetryCause) {
+        self.retries.lock().unwrap().push(cause);
+    }
+
+    fn allocation_write_conflicted(&self, cause: placement_store::ConflictCause) {
+        self.conflicts.lock().unwrap().push(cause);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_observer_hears_each_conflict_by_its_cause_and_each_connection() {
+    use placement_store::ConflictCause;
+    const WRITERS: usize = 12;
+    for tdb in dbs().await {
+        let name = tdb.backend().name();
+        let recorder = Arc::new(Recorder::default());
+        let db = Arc::new(tdb.database().with_observer(recorder.clone()));
+        let rp = provider_with(&db, "cn", &[("VCPU", 5)]).await;
+        let before = recorder.acquired.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(before >= 1, "{name}: the setup's transactions were seen");
+
+        // One by one: a stale consumer generation, then too much.
+        let (c, req) = new_consumer(vec![on(&rp, &[("VCPU", 1)])]);
+        store::replace(&db, &[req], OPTS).await.unwrap();
+        let stale = request(
+            c,
+            ConsumerGenerationCheck::Expect(Generation(0)),
+            vec![on(&rp, &[("VCPU", 1)])],
+        );
+        let err = store::replace(&db, &[stale], OPTS).await.unwrap_err();
+        assert!(
+            matches!(err, Error::ConsumerGenerationConflict { .. }),
+            "{name}"
+        );
+        let (_, greedy) = new_consumer(vec![on(&rp, &[("VCPU", 5)])]);
+        let err = store::replace(&db, &[greedy], OPTS).await.unwrap_err();
+        assert!(
+            matches!(err, Error::AllocationCapacityExceeded { .. }),
+            "{name}"
+        );
+        assert_eq!(
+            *recorder.conflicts.lock().unwrap(),
+            [ConflictCause::ConsumerGeneration, ConflictCause::Capacity],
+            "{name}"
+        );
+        // Each write took at least one connection, and the wait was seen.
+        assert!(
+            recorder.acquired.load(std::sync::atomic::Ordering::Relaxed) >= before + 3,
+            "{name}"
+        );
+
+        // Racing for the last 4 units: every refusal the writers see is
+        // reported once, under its own cause.
+        recorder.conflicts.lock().unwrap().clear();
+        let barrier = Arc::new(tokio::sync::Barrier::new(WRITERS));
+        let mut tasks = Vec::new();
+        for _ in 0..WRITERS {
+            let db = Arc::clone(&db);
+            let barrier = Arc::clone(&barrier);
+            let (_, req) = new_consumer(vec![on(&rp, &[("VCPU", 1)])]);
+            tasks.push(tokio::spawn(async move {
+                barrier.wait().await;
+                store::replace(
+                    &db,
+                    &[req],
+                    AllocationWriteOptions {
+                        conflict_retry_count: 64,
+                    },
+                )
+                .await
+            }));
+        }
+        let (mut capacity, mut concurrent) = (0, 0);
+        for task in tasks {
+            match task.await.unwrap() {
+                Ok(()) => {}
+                Err(Error::AllocationCapacityExceeded { .. }) => capacity += 1,
+                // Retries ran out on generations or deadlocks.
+                Err(Error::ConcurrentUpdate(_)) => concurrent += 1,
+                Err(other) => panic!("{name}: unexpected {other:?}"),
+            }
+        }
+        assert_eq!(capacity + concurrent, WRITERS - 4, "{name}");
+        let seen = recorder.conflicts.lock().unwrap().clone();
+        let of = |causes: &[ConflictCause]| seen.iter().filter(|c| causes.contains(c)).count();
+        assert_eq!(seen.len(), WRITERS - 4, "{name}: {seen:?}");
+        assert_eq!(of(&[ConflictCause::Capacity]), capacity, "{name}: {seen:?}");
+        assert_eq!(
+            of(&[ConflictCause::ProviderGeneration, ConflictCause::Deadlock]),
+            concurrent,
+            "{name}: {seen:?}"
+        );
+        // Whatever was retried was retried for a cause a race explains.
+        assert!(
+            recorder
+                .retries
+                .lock()
+                .unwrap()
+                .iter()
+                .all(|r| r.as_str() != "connection_lost"),
+            "{name}"
+        );
+    }
+}

@@ -17,7 +17,7 @@ use placement_http::keystone::{
     KeystoneSettings, PasswordCredentials, ServiceScope, TlsSettings, TokenValidator,
 };
 use placement_http::policy::{Enforcer, PolicySettings};
-use placement_http::{AppState, HttpSettings, UrlPrefix};
+use placement_http::{AppState, HealthSettings, HttpSettings, UrlPrefix};
 use placement_store::ops::schema::{self, SchemaState};
 use placement_store::ops::standard;
 use placement_store::Database;
@@ -25,6 +25,7 @@ use tracing::{info, warn};
 
 use crate::cli::ConfigArgs;
 use crate::config::{AuthStrategy, Config, EMBEDDED_SQLITE};
+use crate::logging::LogHandle;
 
 /// Command line of `placement-api`.
 #[derive(Debug, Parser)]
@@ -54,7 +55,13 @@ pub fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    crate::logging::init(config.debug);
+    let logs = match crate::logging::init(config.debug, &config.logging, "placement-api") {
+        Ok(handle) => handle,
+        Err(e) => {
+            eprintln!("placement-api: cannot open the log file: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -65,7 +72,7 @@ pub fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(args, config)) {
+    match runtime.block_on(run(args, config, logs)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("placement-api failed: {e:#}");
@@ -120,7 +127,7 @@ pub async fn prepare_database(config: &Config) -> anyhow::Result<Database> {
     Ok(db)
 }
 
-async fn run(args: Args, config: Config) -> anyhow::Result<()> {
+async fn run(args: Args, config: Config, logs: LogHandle) -> anyhow::Result<()> {
     if config.embedded_default {
         info!(
             "no configuration file found: serving the embedded default \
@@ -152,13 +159,30 @@ async fn run(args: Args, config: Config) -> anyhow::Result<()> {
         },
         cors: config.cors.clone(),
         keystone,
+        healthcheck: HealthSettings {
+            path: config.healthcheck.path.clone(),
+            detailed: config.healthcheck.detailed,
+            backends: config.healthcheck.backends.clone(),
+            server_port: Some(args.bind.port()),
+            database_timeout: config.healthcheck.database_timeout,
+            ..HealthSettings::default()
+        },
     };
     let policy = Enforcer::load(policy_settings(&config)).context("policy")?;
-    let app = placement_http::router(AppState::with_policy(settings, db.clone(), policy));
+    let mut state = AppState::with_policy(settings, db.clone(), policy);
+    if config.metrics.bind.is_some() {
+        state = state.with_metrics();
+    }
+    let metrics = state.metrics.clone();
+    let app = placement_http::router(state);
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
         .with_context(|| format!("cannot listen on {}", args.bind))?;
     let local = listener.local_addr().unwrap_or(args.bind);
+    if let (Some(bind), Some(metrics)) = (config.metrics.bind, metrics) {
+        serve_metrics(bind, metrics).await?;
+    }
+    tokio::spawn(reopen_logs_on_sighup(logs));
     info!(
         address = %local,
         database = %config.database.connection.as_ref().map(ToString::to_string).unwrap_or_default(),
@@ -175,6 +199,55 @@ async fn run(args: Args, config: Config) -> anyhow::Result<()> {
     info!("placement-api stopped");
     db.close().await;
     Ok(())
+}
+
+/// Serves `[metrics]` on their own listener, in the background, until the
+/// process exits.
+///
+/// # Errors
+/// When the address cannot be listened on.
+async fn serve_metrics(
+    bind: SocketAddr,
+    metrics: placement_http::metrics::Metrics,
+) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .with_context(|| format!("[metrics] bind: cannot listen on {bind}"))?;
+    info!(address = %listener.local_addr().unwrap_or(bind), "metrics listening on /metrics");
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, placement_http::metrics::router(metrics)).await {
+            tracing::error!("metrics listener failed: {e}");
+        }
+    });
+    Ok(())
+}
+
+/// Reopens the log file on each SIGHUP, as logrotate's `postrotate` asks
+/// (oslo services reload their logging on SIGHUP too).
+async fn reopen_logs_on_sighup(logs: LogHandle) {
+    #[cfg(unix)]
+    {
+        let mut hangups =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+                Ok(signal) => signal,
+                Err(e) => {
+                    warn!("cannot listen for SIGHUP: {e}");
+                    return;
+                }
+            };
+        while hangups.recv().await.is_some() {
+            match logs.reopen() {
+                Ok(true) => info!(
+                    path = %logs.path().map(|p| p.display().to_string()).unwrap_or_default(),
+                    "SIGHUP received: log file reopened"
+                ),
+                Ok(false) => info!("SIGHUP received: no log file to reopen"),
+                Err(e) => warn!("SIGHUP received: cannot reopen the log file: {e}"),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    drop(logs);
 }
 
 /// The Keystone token validator `auth_strategy = keystone` needs, from

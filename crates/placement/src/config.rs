@@ -281,11 +281,86 @@ impl fmt::Debug for KeystoneAuthtokenSection {
     }
 }
 
+/// oslo.log's options from `[DEFAULT]` that placement-rs honours.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggingSection {
+    /// `log_file`: the file to log to (joined to `log_dir` when both are
+    /// set).
+    pub log_file: Option<PathBuf>,
+    /// `log_dir`: with `log_file`, its directory; alone, the directory of
+    /// `<program>.log`.
+    pub log_dir: Option<PathBuf>,
+    /// `use_stderr`: log to stderr as well as to the file.
+    pub use_stderr: bool,
+    /// `use_json`: one JSON object per line instead of text.
+    pub use_json: bool,
+    /// `watch_log_file`: reopen the file when it is moved or removed
+    /// (oslo's `WatchedFileHandler`), for logrotate without a signal.
+    pub watch_log_file: bool,
+    /// `default_log_levels`: `target=LEVEL` pairs, in order, as oslo lists
+    /// them (`module=LEVEL`).
+    pub default_log_levels: Vec<(String, String)>,
+}
+
+/// placement-rs's own defaults for `default_log_levels`: what oslo's list
+/// does for the libraries placement uses (`sqlalchemy=WARN` becomes
+/// `sqlx=WARN`), plus quiet HTTP plumbing.
+pub const DEFAULT_LOG_LEVELS: &[(&str, &str)] = &[
+    ("sqlx", "WARN"),
+    ("hyper", "INFO"),
+    ("h2", "INFO"),
+    ("tower", "INFO"),
+    ("reqwest", "INFO"),
+    ("rustls", "INFO"),
+];
+
+impl LoggingSection {
+    /// The file to log to, as oslo.log's `_get_log_file_path` computes it
+    /// for `program`.
+    pub fn log_path(&self, program: &str) -> Option<PathBuf> {
+        match (&self.log_file, &self.log_dir) {
+            (Some(file), None) => Some(file.clone()),
+            (Some(file), Some(dir)) => Some(dir.join(file)),
+            (None, Some(dir)) => Some(dir.join(format!("{program}.log"))),
+            (None, None) => None,
+        }
+    }
+}
+
+/// `[healthcheck]`: oslo.middleware's healthcheck options placement-rs
+/// honours, plus its database check's timeout.
+#[derive(Debug, Clone)]
+pub struct HealthcheckSection {
+    /// `path` (default `/healthcheck`).
+    pub path: String,
+    /// `detailed` (default false).
+    pub detailed: bool,
+    /// `backends` with their options, in order.
+    pub backends: Vec<placement_http::HealthBackend>,
+    /// `database_timeout` (placement-rs's own, default 2 s): how long the
+    /// database may take to answer a probe.
+    pub database_timeout: Duration,
+}
+
+/// `[metrics]`: Prometheus metrics, placement-rs's own section.
+#[derive(Debug, Clone, Default)]
+pub struct MetricsSection {
+    /// `bind`: the address of the metrics listener; unset (the default)
+    /// means no metrics at all.
+    pub bind: Option<std::net::SocketAddr>,
+}
+
 /// The whole validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// `[DEFAULT] debug`.
     pub debug: bool,
+    /// `[DEFAULT]`'s other oslo.log options.
+    pub logging: LoggingSection,
+    /// `[healthcheck]`.
+    pub healthcheck: HealthcheckSection,
+    /// `[metrics]`.
+    pub metrics: MetricsSection,
     /// `[api] auth_strategy`.
     pub auth_strategy: AuthStrategy,
     /// `[placement_database]`.
@@ -596,6 +671,9 @@ impl Config {
         };
         Ok(Config {
             debug: v.bool("DEFAULT", "debug")?.unwrap_or(false),
+            logging: logging_section(&v)?,
+            healthcheck: healthcheck_section(&v)?,
+            metrics: metrics_section(&v)?,
             auth_strategy,
             database: DatabaseSection {
                 connection,
@@ -665,6 +743,196 @@ impl Config {
             embedded_default: embedded,
         })
     }
+}
+
+/// `[DEFAULT]`'s oslo.log options.
+fn logging_section(v: &Values<'_>) -> Result<LoggingSection, ConfigError> {
+    let path = |key: &str| {
+        v.get("DEFAULT", key)
+            .map(|(value, _)| value.trim())
+            .filter(|value| !value.is_empty())
+            .map(PathBuf::from)
+    };
+    let default_log_levels = match v.get("DEFAULT", "default_log_levels") {
+        None => DEFAULT_LOG_LEVELS
+            .iter()
+            .map(|(target, level)| ((*target).to_owned(), (*level).to_owned()))
+            .collect(),
+        Some((_, origin)) => {
+            let mut pairs = Vec::new();
+            for item in v.list("DEFAULT", "default_log_levels").unwrap_or_default() {
+                let Some((target, level)) = item.split_once('=') else {
+                    return Err(Values::bad(
+                        origin,
+                        "DEFAULT",
+                        "default_log_levels",
+                        format!("invalid item {item:?}: expected module=LEVEL"),
+                    ));
+                };
+                let level = level.trim().to_ascii_uppercase();
+                if !LOG_LEVELS.contains(&level.as_str()) {
+                    return Err(Values::bad(
+                        origin,
+                        "DEFAULT",
+                        "default_log_levels",
+                        format!(
+                            "invalid level {level:?} in {item:?}: expected one of {}",
+                            LOG_LEVELS.join(", ")
+                        ),
+                    ));
+                }
+                pairs.push((target.trim().to_owned(), level));
+            }
+            pairs
+        }
+    };
+    Ok(LoggingSection {
+        log_file: path("log_file"),
+        log_dir: path("log_dir"),
+        use_stderr: v.bool("DEFAULT", "use_stderr")?.unwrap_or(false),
+        use_json: v.bool("DEFAULT", "use_json")?.unwrap_or(false),
+        watch_log_file: v.bool("DEFAULT", "watch_log_file")?.unwrap_or(false),
+        default_log_levels,
+    })
+}
+
+/// The level names Python's logging (and so oslo.log) accepts.
+pub const LOG_LEVELS: &[&str] = &[
+    "TRACE", "DEBUG", "INFO", "WARN", "WARNING", "ERROR", "CRITICAL", "FATAL",
+];
+
+/// oslo.middleware's backend names, in the order oslo documents them.
+const HEALTH_BACKENDS: &[&str] = &[
+    "disable_by_file",
+    "disable_by_files_ports",
+    "enable_by_files",
+];
+
+/// `[healthcheck]`, with oslo.middleware's defaults.
+fn healthcheck_section(v: &Values<'_>) -> Result<HealthcheckSection, ConfigError> {
+    const SECTION: &str = "healthcheck";
+    let defaults = placement_http::HealthSettings::default();
+    let path = match v.get(SECTION, "path") {
+        None => defaults.path.clone(),
+        Some((text, origin)) => {
+            let text = text.trim();
+            let plain = text.len() > 1
+                && placement_http::UrlPrefix::new(text).is_ok_and(|p| p.as_str() == text);
+            if !plain {
+                return Err(Values::bad(
+                    origin,
+                    SECTION,
+                    "path",
+                    format!("invalid path {text:?}: expected a plain path such as /healthcheck"),
+                ));
+            }
+            text.to_owned()
+        }
+    };
+    let names = v.list(SECTION, "backends").unwrap_or_default();
+    let origin = v.get(SECTION, "backends").map(|(_, origin)| origin.clone());
+    let bad_backends = |message: String| {
+        Values::bad(
+            origin.as_ref().unwrap_or(&Origin::Env("(default)".into())),
+            SECTION,
+            "backends",
+            message,
+        )
+    };
+    if names.iter().any(|n| n == "disable_by_file") && names.iter().any(|n| n == "enable_by_files")
+    {
+        return Err(bad_backends(
+            "disable_by_file and enable_by_files cannot be enabled at the same time".to_owned(),
+        ));
+    }
+    let text = |key: &str| {
+        v.get(SECTION, key)
+            .map(|(value, _)| value.trim().to_owned())
+            .filter(|value| !value.is_empty())
+    };
+    let mut backends = Vec::new();
+    for name in &names {
+        backends.push(match name.as_str() {
+            "disable_by_file" => placement_http::HealthBackend::DisableByFile(
+                text("disable_by_file_path").map(PathBuf::from),
+            ),
+            "disable_by_files_ports" => {
+                let mut pairs = Vec::new();
+                for item in v.list(SECTION, "disable_by_file_paths").unwrap_or_default() {
+                    let parsed = item
+                        .split_once(':')
+                        .and_then(|(port, path)| Some((port.trim().parse::<u16>().ok()?, path)));
+                    let Some((port, path)) = parsed else {
+                        let origin = v
+                            .get(SECTION, "disable_by_file_paths")
+                            .map(|(_, o)| o.clone())
+                            .unwrap_or(Origin::Env("(default)".into()));
+                        return Err(Values::bad(
+                            &origin,
+                            SECTION,
+                            "disable_by_file_paths",
+                            format!("invalid item {item:?}: expected port:path"),
+                        ));
+                    };
+                    pairs.push((port, PathBuf::from(path.trim())));
+                }
+                placement_http::HealthBackend::DisableByFilesPorts(pairs)
+            }
+            "enable_by_files" => placement_http::HealthBackend::EnableByFiles(
+                v.list(SECTION, "enable_by_file_paths")
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(PathBuf::from)
+                    .collect(),
+            ),
+            other => {
+                return Err(bad_backends(format!(
+                    "unknown backend {other:?}: expected one of {}",
+                    HEALTH_BACKENDS.join(", ")
+                )))
+            }
+        });
+    }
+    let database_timeout = match v.get(SECTION, "database_timeout") {
+        None => defaults.database_timeout,
+        Some((text, origin)) => text
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|s| s.is_finite() && *s > 0.0 && *s <= 3600.0)
+            .map(Duration::from_secs_f64)
+            .ok_or_else(|| {
+                Values::bad(
+                    origin,
+                    SECTION,
+                    "database_timeout",
+                    format!("invalid value {text:?}: expected seconds above 0"),
+                )
+            })?,
+    };
+    Ok(HealthcheckSection {
+        path,
+        detailed: v.bool(SECTION, "detailed")?.unwrap_or(false),
+        backends,
+        database_timeout,
+    })
+}
+
+/// `[metrics]`.
+fn metrics_section(v: &Values<'_>) -> Result<MetricsSection, ConfigError> {
+    let bind = match v.get("metrics", "bind") {
+        None => None,
+        Some((text, _)) if text.trim().is_empty() => None,
+        Some((text, origin)) => Some(text.trim().parse().map_err(|_| {
+            Values::bad(
+                origin,
+                "metrics",
+                "bind",
+                format!("invalid address {text:?}: expected IP:PORT such as 127.0.0.1:9778"),
+            )
+        })?),
+    };
+    Ok(MetricsSection { bind })
 }
 
 /// `[cors]` over placement's defaults for the header and method lists.
@@ -1421,6 +1689,116 @@ mod tests {
                     .contains(&format!("[keystone_authtoken] {key}")),
                 "{text}: {err}"
             );
+        }
+    }
+
+    fn conf(extra: &str) -> Result<Config, ConfigError> {
+        let d = tmpdir();
+        let f = write(
+            &d,
+            "o.conf",
+            &format!("[placement_database]\nconnection = sqlite://\n{extra}"),
+        );
+        load(
+            &Sources {
+                config_files: vec![f],
+                ..Sources::default()
+            },
+            &[],
+        )
+    }
+
+    #[test]
+    fn operations_options_default_to_off_and_oslos_defaults() {
+        let c = conf("").unwrap();
+        assert_eq!(c.metrics.bind, None);
+        assert_eq!(c.healthcheck.path, "/healthcheck");
+        assert!(!c.healthcheck.detailed);
+        assert!(c.healthcheck.backends.is_empty());
+        assert_eq!(c.healthcheck.database_timeout, Duration::from_secs(2));
+        assert_eq!(c.logging.log_path("placement-api"), None);
+        assert!(!c.logging.use_stderr && !c.logging.use_json && !c.logging.watch_log_file);
+        assert_eq!(
+            c.logging.default_log_levels[0],
+            ("sqlx".into(), "WARN".into())
+        );
+    }
+
+    #[test]
+    fn operations_options_are_read() {
+        let c = conf(
+            "[DEFAULT]\nlog_file = api.log\nlog_dir = /var/log/placement\nuse_stderr = true\n\
+             use_json = yes\nwatch_log_file = 1\ndefault_log_levels = sqlalchemy=WARN, placement_http=debug\n\
+             [metrics]\nbind = 127.0.0.1:9778\n\
+             [healthcheck]\npath = /health\ndetailed = true\n\
+             backends = disable_by_file, disable_by_files_ports\n\
+             disable_by_file_path = /run/placement/drain\n\
+             disable_by_file_paths = 8778:/run/a, 8779:/run/b\ndatabase_timeout = 0.5\n",
+        )
+        .unwrap();
+        assert_eq!(
+            c.logging.log_path("placement-api"),
+            Some(PathBuf::from("/var/log/placement/api.log"))
+        );
+        assert!(c.logging.use_stderr && c.logging.use_json && c.logging.watch_log_file);
+        assert_eq!(
+            c.logging.default_log_levels,
+            [
+                ("sqlalchemy".to_owned(), "WARN".to_owned()),
+                ("placement_http".to_owned(), "DEBUG".to_owned())
+            ]
+        );
+        assert_eq!(c.metrics.bind, Some("127.0.0.1:9778".parse().unwrap()));
+        assert_eq!(c.healthcheck.path, "/health");
+        assert!(c.healthcheck.detailed);
+        assert_eq!(
+            c.healthcheck.backends,
+            [
+                placement_http::HealthBackend::DisableByFile(Some("/run/placement/drain".into())),
+                placement_http::HealthBackend::DisableByFilesPorts(vec![
+                    (8778, "/run/a".into()),
+                    (8779, "/run/b".into())
+                ]),
+            ]
+        );
+        assert_eq!(c.healthcheck.database_timeout, Duration::from_millis(500));
+        let dir_only = conf("[DEFAULT]\nlog_dir = /var/log/placement\n").unwrap();
+        assert_eq!(
+            dir_only.logging.log_path("placement-api"),
+            Some(PathBuf::from("/var/log/placement/placement-api.log"))
+        );
+    }
+
+    #[test]
+    fn bad_operations_options_name_the_key() {
+        for (text, key) in [
+            ("[metrics]\nbind = localhost\n", "[metrics] bind"),
+            ("[healthcheck]\nbackends = ping\n", "[healthcheck] backends"),
+            (
+                "[healthcheck]\nbackends = disable_by_file, enable_by_files\n",
+                "[healthcheck] backends",
+            ),
+            ("[healthcheck]\npath = /{x}\n", "[healthcheck] path"),
+            (
+                "[healthcheck]\ndatabase_timeout = 0\n",
+                "[healthcheck] database_timeout",
+            ),
+            (
+                "[healthcheck]\nbackends = disable_by_files_ports\ndisable_by_file_paths = x:/a\n",
+                "[healthcheck] disable_by_file_paths",
+            ),
+            (
+                "[DEFAULT]\ndefault_log_levels = sqlx\n",
+                "[DEFAULT] default_log_levels",
+            ),
+            (
+                "[DEFAULT]\ndefault_log_levels = sqlx=LOUD\n",
+                "[DEFAULT] default_log_levels",
+            ),
+            ("[DEFAULT]\nuse_json = perhaps\n", "[DEFAULT] use_json"),
+        ] {
+            let err = conf(text).unwrap_err();
+            assert!(err.to_string().contains(key), "{text}: {err}");
         }
     }
 }

@@ -88,7 +88,10 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    crate::logging::init(config.debug);
+    if let Err(e) = crate::logging::init(config.debug, &config.logging, "placement-manage") {
+        eprintln!("placement-manage: cannot open the log file: {e}");
+        return ExitCode::from(2);
+    }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -92,7 +92,10 @@ pub fn main() -> ExitCode {
             return ExitCode::from(255);
         }
     };
-    crate::logging::init(config.debug);
+    if let Err(e) = crate::logging::init(config.debug, &config.logging, "placement-status") {
+        println!("Error:\ncannot open the log file: {e}");
+        return ExitCode::from(255);
+    }
     let Command::Upgrade {
         command: UpgradeCommand::Check { json },
     } = args.command;

@@ -87,6 +87,9 @@ pub(crate) async fn list_allocation_candidates(
             StoreError::CandidatesRequest(lazy) => ApiError::bad_request(lazy.to_string()),
             other => ApiError::internal(other),
         })?;
+    if let Some(metrics) = &state.metrics {
+        metrics.candidates_answered(answer.candidates.len(), answer.summaries.len());
+    }
     let mut response = PyJson(Body::new(&answer, &query, mv)).into_response();
     if mv.matches(CACHE_HEADERS.0, CACHE_HEADERS.1) {
         util::set_cache_headers(response.headers_mut(), Some(util::utcnow()));

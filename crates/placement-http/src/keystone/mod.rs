@@ -38,7 +38,7 @@ mod validator;
 mod tests;
 
 pub use settings::{KeystoneSettings, PasswordCredentials, ServiceScope, TlsSettings};
-pub use validator::TokenValidator;
+pub use validator::{TokenCacheCounts, TokenValidator};
 
 pub(crate) use validator::Decision;
 

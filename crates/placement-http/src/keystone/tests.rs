@@ -232,6 +232,40 @@ async fn a_valid_token_sets_the_identity_and_is_cached() {
 }
 
 #[tokio::test]
+async fn cache_hits_and_misses_are_counted_and_scraped() {
+    let (fake, validator) = validator().await;
+    let validator = Arc::new(validator);
+    for token in [
+        "reader-token",
+        "bogus",
+        "reader-token",
+        "bogus",
+        "reader-token",
+    ] {
+        let mut headers = request(&[("x-auth-token", token)]);
+        run(&validator, &mut headers).await;
+    }
+    assert_eq!(fake.lock().unwrap().validations, 2);
+    assert_eq!(
+        validator.cache_counts(),
+        TokenCacheCounts { hits: 3, misses: 2 }
+    );
+    let db = placement_store::testing::TestDb::sqlite().await;
+    let metrics = crate::metrics::Metrics::new(
+        db.database(),
+        &crate::UrlPrefix::default(),
+        Some(Arc::clone(&validator)),
+    );
+    let text = metrics.render(false).unwrap();
+    for series in [
+        "placement_keystone_token_cache_lookups_total{result=\"hit\"} 3",
+        "placement_keystone_token_cache_lookups_total{result=\"miss\"} 2",
+    ] {
+        assert!(text.lines().any(|l| l == series), "{series} in\n{text}");
+    }
+}
+
+#[tokio::test]
 async fn no_token_or_an_unknown_one_is_rejected_and_rejections_are_remembered() {
     let (fake, validator) = validator().await;
     let mut headers = request(&[("x-identity-status", "Confirmed"), ("x-user-id", "u")]);

@@ -10,6 +10,7 @@
 //! to Keystone.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
@@ -60,12 +61,24 @@ type LookupFuture = BoxFuture<'static, Result<Arc<TokenData>, Refusal>>;
 /// Lookups under way, by token and `allow_expired`.
 type InFlight = HashMap<(TokenKey, bool), WeakShared<LookupFuture>>;
 
+/// The token cache's lookups since startup, for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenCacheCounts {
+    /// Lookups answered from the cache (a validation or a recent rejection).
+    pub hits: u64,
+    /// Lookups the cache could not answer.
+    pub misses: u64,
+}
+
 /// Validates Keystone tokens the way keystonemiddleware's `auth_token`
 /// does for upstream placement: see the module docs of
 /// [`crate::keystone`].
 pub struct TokenValidator {
     client: Arc<IdentityClient>,
     cache: Arc<TokenCache>,
+    /// Lookups the cache answered, and lookups it did not; for metrics.
+    cache_hits: AtomicU64,
+    cache_misses: AtomicU64,
     in_flight: Arc<Mutex<InFlight>>,
     www_authenticate_uri: Option<String>,
     delay_auth_decision: bool,
@@ -109,6 +122,8 @@ impl TokenValidator {
         Ok(Self {
             client: Arc::new(client),
             cache: Arc::new(TokenCache::new(settings.token_cache_time)),
+            cache_hits: AtomicU64::new(0),
+            cache_misses: AtomicU64::new(0),
             in_flight: Arc::new(Mutex::new(HashMap::new())),
             www_authenticate_uri: settings.www_authenticate_uri,
             delay_auth_decision: settings.delay_auth_decision,
@@ -117,6 +132,16 @@ impl TokenValidator {
             service_token_roles_required: settings.service_token_roles_required,
             service_type: settings.service_type,
         })
+    }
+
+    /// How many token lookups the cache answered and how many it did not,
+    /// since startup (each token of a request is one lookup; a miss goes
+    /// to Keystone or joins a lookup already in flight).
+    pub fn cache_counts(&self) -> TokenCacheCounts {
+        TokenCacheCounts {
+            hits: self.cache_hits.load(Ordering::Relaxed),
+            misses: self.cache_misses.load(Ordering::Relaxed),
+        }
     }
 
     /// `WWW-Authenticate: Keystone uri="…"`, for every 401 this service
@@ -237,7 +262,14 @@ impl TokenValidator {
     /// the same token already in flight, or from Keystone.
     async fn fetch(&self, token: &str, allow_expired: bool) -> Result<Arc<TokenData>, Refusal> {
         let key = token_key(token);
-        match self.cache.get(&key, allow_expired, Instant::now()) {
+        let cached = self.cache.get(&key, allow_expired, Instant::now());
+        let counter = if cached.is_some() {
+            &self.cache_hits
+        } else {
+            &self.cache_misses
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        match cached {
             Some(Cached::Valid(data)) => return Ok(data),
             Some(Cached::Invalid) => return Err(Refusal::Invalid("recently rejected by keystone")),
             None => {}

@@ -1,5 +1,7 @@
 //! The middleware stack, in upstream's order of effect, outermost first:
 //!
+//! 0. `metrics::track`, only when metrics are on: counts and times every
+//!    request, whatever answered it;
 //! 1. `request_log`: request id and span, `Accept` default, panics, the
 //!    error envelope, `x-openstack-request-id`, the request log line;
 //! 2. `cors`, only when an origin is allowed: preflights and CORS headers,
@@ -39,7 +41,12 @@ pub fn apply(routes: Router<AppState>, state: AppState) -> Router {
         .cors
         .enabled()
         .then(|| from_fn_with_state(Arc::new(state.settings.cors.clone()), cors::cors));
+    let metrics = state
+        .metrics
+        .clone()
+        .map(|metrics| from_fn_with_state(metrics, crate::metrics::track));
     let stack = ServiceBuilder::new()
+        .option_layer(metrics)
         .layer(from_fn(request_log::request_log))
         .option_layer(cors)
         .layer(from_fn_with_state(state.clone(), auth::authenticate))

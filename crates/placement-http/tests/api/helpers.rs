@@ -19,6 +19,8 @@ use tower::ServiceExt;
 
 pub struct TestApp {
     router: Router,
+    /// The app's metrics when they were turned on.
+    metrics: Option<placement_http::metrics::Metrics>,
     /// The scratch database behind the router; dropped with the app.
     _db: TestDb,
 }
@@ -58,8 +60,48 @@ impl TestApp {
         let db = store().await;
         Self {
             router: placement_http::router(AppState::new(settings, db.database().clone())),
+            metrics: None,
             _db: db,
         }
+    }
+
+    /// The production router with metrics turned on, as `[metrics] bind`
+    /// does in the binary.
+    pub async fn with_metrics(settings: HttpSettings) -> Self {
+        init_logging();
+        let db = store().await;
+        let state = AppState::new(settings, db.database().clone()).with_metrics();
+        let metrics = state.metrics.clone();
+        Self {
+            router: placement_http::router(state),
+            metrics,
+            _db: db,
+        }
+    }
+
+    /// `GET /metrics` on the app's metrics listener: (content type, body).
+    pub async fn scrape(&self) -> (String, String) {
+        self.scrape_as(None).await
+    }
+
+    /// [`TestApp::scrape`] with an `Accept` header.
+    pub async fn scrape_as(&self, accept: Option<&str>) -> (String, String) {
+        let metrics = self.metrics.clone().expect("metrics are on");
+        let mut request = Request::get("/metrics");
+        if let Some(accept) = accept {
+            request = request.header(header::ACCEPT, accept);
+        }
+        let response = placement_http::metrics::router(metrics)
+            .oneshot(request.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let content_type = response.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        (content_type, String::from_utf8(body.to_vec()).unwrap())
     }
 
     /// noauth2 with the given policy enforcer.
@@ -75,6 +117,7 @@ impl TestApp {
                 db.database().clone(),
                 policy,
             )),
+            metrics: None,
             _db: db,
         }
     }
@@ -132,6 +175,7 @@ impl TestApp {
         let state = AppState::new(HttpSettings::new(auth_strategy), db.database().clone());
         Self {
             router: placement_http::middleware::apply(routes, state),
+            metrics: None,
             _db: db,
         }
     }

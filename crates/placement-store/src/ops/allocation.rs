@@ -59,6 +59,7 @@ use tracing::{debug, instrument, warn};
 
 use crate::db::{Backend, Database, Tx};
 use crate::error::{DbError, DbErrorKind, Error, Result};
+use crate::observe::{ConflictCause, RetryCause};
 use crate::ops::inventory::replace_records;
 use crate::queries::owners::{self, OwnerTable};
 use crate::queries::resource_providers::{self as rp_q, StoredProvider};
@@ -166,7 +167,7 @@ pub async fn replace(
     requests: &[AllocationRequest],
     opts: AllocationWriteOptions,
 ) -> Result<()> {
-    with_retries(opts, "allocations write", || replace_once(db, requests)).await
+    with_retries(db, opts, "allocations write", || replace_once(db, requests)).await
 }
 
 async fn replace_once(db: &Database, requests: &[AllocationRequest]) -> Result<Attempt> {
@@ -222,7 +223,7 @@ pub async fn reshape(
     allocations: &[AllocationRequest],
     opts: AllocationWriteOptions,
 ) -> Result<()> {
-    with_retries(opts, "reshape", || {
+    with_retries(db, opts, "reshape", || {
         reshape_once(db, inventories, allocations)
     })
     .await
@@ -366,9 +367,37 @@ fn retryable(err: &Error) -> bool {
         || matches!(err, Error::Database(e) if e.kind() == DbErrorKind::UniqueViolation)
 }
 
+/// Why a failed attempt that [`retryable`] accepts is run again.
+fn retry_cause(err: &Error) -> RetryCause {
+    match err {
+        Error::Database(e) if e.kind() == DbErrorKind::ConnectionLost => RetryCause::ConnectionLost,
+        Error::Database(e) if e.kind() == DbErrorKind::UniqueViolation => {
+            RetryCause::ConcurrentCreate
+        }
+        _ => RetryCause::Deadlock,
+    }
+}
+
+/// The conflict a write's final error is to the client, if it is one.
+fn conflict_cause(err: &Error) -> Option<ConflictCause> {
+    Some(match err {
+        Error::ConsumerGenerationConflict { .. } => ConflictCause::ConsumerGeneration,
+        Error::ConcurrentUpdate(_) => ConflictCause::ConsumerUpdate,
+        Error::GenerationMismatch(_) => ConflictCause::ProviderGenerationMismatch,
+        Error::AllocationCapacityExceeded { .. } => ConflictCause::Capacity,
+        Error::AllocationConstraintsViolated { .. } | Error::InvalidInventory { .. } => {
+            ConflictCause::Constraints
+        }
+        Error::InventoryInUse { .. } => ConflictCause::InventoryInUse,
+        _ => return None,
+    })
+}
+
 /// Runs `attempt` until it commits, fails for good, or has been tried
-/// `opts.conflict_retry_count` times (at least once).
+/// `opts.conflict_retry_count` times (at least once). Each retry and each
+/// conflict is reported to the database handle's observer, by cause.
 async fn with_retries<F, Fut>(
+    db: &Database,
     opts: AllocationWriteOptions,
     what: &str,
     mut attempt: F,
@@ -377,6 +406,12 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Attempt>>,
 {
+    let observer = db.observer();
+    let conflicted = |cause: ConflictCause| {
+        if let Some(observer) = observer {
+            observer.allocation_write_conflicted(cause);
+        }
+    };
     let attempts = opts.conflict_retry_count.max(1);
     for n in 1..=attempts {
         match attempt().await {
@@ -386,9 +421,15 @@ where
                     attempt = n,
                     what, "retrying on resource provider generation conflict"
                 );
+                if let (Some(observer), true) = (observer, n < attempts) {
+                    observer.allocation_write_retried(RetryCause::ProviderGeneration);
+                }
             }
             Err(e) if retryable(&e) && n < attempts => {
                 debug!(attempt = n, what, error = %e, "retrying after a transient failure");
+                if let Some(observer) = observer {
+                    observer.allocation_write_retried(retry_cause(&e));
+                }
                 // A short, growing, jittered pause lets deadlocked peers finish.
                 let jitter = u64::from(
                     std::time::SystemTime::now()
@@ -405,15 +446,22 @@ where
                 // Still losing races on the last attempt: a conflict for the
                 // client to retry, not a server failure.
                 warn!(attempt = n, what, error = %e, "exceeded retry limit on conflicting writers");
+                conflicted(ConflictCause::Deadlock);
                 return Err(Error::provider_concurrent_update());
             }
-            Err(e) => return Err(e),
+            Err(e) => {
+                if let Some(cause) = conflict_cause(&e) {
+                    conflicted(cause);
+                }
+                return Err(e);
+            }
         }
     }
     warn!(
         retries = opts.conflict_retry_count,
         what, "exceeded retry limit on resource provider generation conflicts"
     );
+    conflicted(ConflictCause::ProviderGeneration);
     Err(Error::provider_concurrent_update())
 }
 

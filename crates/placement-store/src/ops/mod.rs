@@ -7,6 +7,7 @@ pub mod aggregates;
 pub mod allocation;
 pub mod allocation_candidates;
 pub mod consumer;
+pub mod health;
 pub mod inventory;
 pub mod maintenance;
 pub mod provider_traits;

@@ -13,5 +13,6 @@ mod api;
 mod helpers;
 mod keystone;
 mod manage;
+mod ops;
 mod policy;
 mod status;
