@@ -263,8 +263,11 @@ async fn generate_in_windows<E>(
 where
     E: FnMut(&Snapshot, &CandidateRequest, &EngineOptions) -> Result<Generated, LazyError>,
 {
+    // `in_tree` already confines the read to one tree, where windows of
+    // every tree would only read more.
+    let one_tree = resolved.request.groups.iter().any(|g| g.in_tree.is_some());
     let wanted = match (options.random_seed, options.strategy) {
-        (None, GenerationStrategy::DepthFirst) => options.target(),
+        (None, GenerationStrategy::DepthFirst) if !one_tree => options.target(),
         _ => None,
     };
     let mut trees = wanted.map_or(0, |n| n.saturating_add(n / 8).saturating_add(16));
