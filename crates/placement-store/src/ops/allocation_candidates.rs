@@ -270,13 +270,14 @@ where
         (None, GenerationStrategy::DepthFirst) if !one_tree => options.target(),
         _ => None,
     };
+    let flags = q::deployment_flags(tx, resolved.shares_trait).await?;
     let mut trees = wanted.map_or(0, |n| n.saturating_add(n / 8).saturating_add(16));
     loop {
         let below = match wanted {
             Some(_) => q::window_bound(tx, trees).await?,
             None => None,
         };
-        let (snapshot, kept) = read_snapshot(tx, resolved, below).await?;
+        let (snapshot, kept) = read_snapshot(tx, resolved, flags, below).await?;
         let generated = engine(&snapshot, &resolved.request, options)?;
         let enough = wanted.is_some_and(|n| generated.candidates.len() >= n);
         if below.is_none() || enough {
@@ -299,7 +300,8 @@ pub async fn prepare(db: &Database, request: &NamedRequest) -> Result<Prepared> 
     let Some(resolved) = resolve(&mut tx, request).await? else {
         return Ok(Prepared::NoAnchors);
     };
-    let (snapshot, _) = read_snapshot(&mut tx, &resolved, None).await?;
+    let flags = q::deployment_flags(&mut tx, resolved.shares_trait).await?;
+    let (snapshot, _) = read_snapshot(&mut tx, &resolved, flags, None).await?;
     Ok(Prepared::Ready {
         request: resolved.request,
         snapshot,
@@ -569,22 +571,24 @@ struct Kept {
 }
 
 impl Kept {
+    fn provider(&self, id: i64) -> Option<&q::ProviderRow> {
+        self.at.get(&id).and_then(|&i| self.rows.providers.get(i))
+    }
+
     fn uuid(&self, id: i64) -> Option<&str> {
-        self.at
-            .get(&id)
-            .and_then(|&i| self.rows.providers.get(i))
-            .map(|p| p.uuid.as_str())
+        self.provider(id).map(|p| p.uuid.as_str())
     }
 }
 
 /// Reads the snapshot of the trees below `below` when it is a window, of
-/// every tree the scope keeps otherwise.
+/// every tree the scope keeps otherwise. `(has_trees, has_sharing)` are the
+/// deployment's, read once per request whatever the number of windows.
 async fn read_snapshot(
     tx: &mut Tx,
     resolved: &Resolved,
+    (has_trees, has_sharing): (bool, bool),
     below: Option<i64>,
 ) -> Result<(Snapshot, Kept)> {
-    let (has_trees, has_sharing) = q::deployment_flags(tx, resolved.shares_trait).await?;
     let mut scope = snapshot_scope(resolved);
     scope.below = below;
     if !has_sharing {
@@ -694,11 +698,7 @@ async fn summaries(tx: &mut Tx, kept: &Kept, scope: &SummaryScope) -> Result<Vec
     }
     let mut by_id: BTreeMap<i64, ProviderSummary> = BTreeMap::new();
     for &id in &chosen {
-        let p = kept
-            .at
-            .get(&id)
-            .and_then(|&i| kept.rows.providers.get(i))
-            .ok_or_else(|| missing("provider", id))?;
+        let p = kept.provider(id).ok_or_else(|| missing("provider", id))?;
         let linked = |id: i64| {
             kept.uuid(id)
                 .map(str::to_owned)
