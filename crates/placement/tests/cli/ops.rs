@@ -212,6 +212,144 @@ async fn probe(server: &Server) -> (u16, String, Duration) {
     (status, r.text().await.unwrap(), started.elapsed())
 }
 
+/// A private database server a test may freeze, thaw, stop and start.
+trait PrivateServer {
+    fn url(&self) -> DatabaseUrl;
+    /// Sends `signal` (`-STOP`, `-CONT`) to every process of the server.
+    fn signal(&self, signal: &str);
+    fn stop(&self);
+    fn start(&self);
+}
+
+impl PrivateServer for PrivatePostgres {
+    fn url(&self) -> DatabaseUrl {
+        PrivatePostgres::url(self)
+    }
+    fn signal(&self, signal: &str) {
+        self.signal_all(signal);
+    }
+    fn stop(&self) {
+        self.ctl("stop");
+    }
+    fn start(&self) {
+        self.ctl("start");
+    }
+}
+
+/// A MariaDB server of our own on a free port (one process), stopped on
+/// drop.
+struct PrivateMariadb {
+    dir: PathBuf,
+    port: u16,
+    /// The running server, reaped when stopped.
+    child: std::sync::Mutex<Option<std::process::Child>>,
+}
+
+impl PrivateMariadb {
+    /// Installs and starts a server; `None` when MariaDB is not installed.
+    fn start(dir: &Path) -> Option<Self> {
+        let server = Path::new("/usr/sbin/mariadbd");
+        if !server.is_file() {
+            return None;
+        }
+        let out = Command::new("mariadb-install-db")
+            .arg("--no-defaults")
+            .arg(format!("--datadir={}", dir.join("data").display()))
+            .args([
+                "--user=root",
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db",
+            ])
+            .output()
+            .ok()?;
+        assert!(
+            out.status.success(),
+            "mariadb-install-db: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let db = Self {
+            dir: dir.to_path_buf(),
+            port: free_port(),
+            child: std::sync::Mutex::new(None),
+        };
+        PrivateServer::start(&db);
+        Some(db)
+    }
+
+    fn pid(&self) -> Option<u32> {
+        self.child
+            .lock()
+            .unwrap()
+            .as_ref()
+            .map(std::process::Child::id)
+    }
+
+    fn answers(&self) -> bool {
+        std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok()
+    }
+}
+
+impl PrivateServer for PrivateMariadb {
+    fn url(&self) -> DatabaseUrl {
+        DatabaseUrl::parse(&format!(
+            "mysql+pymysql://root@127.0.0.1:{}/mysql",
+            self.port
+        ))
+        .unwrap()
+    }
+
+    fn signal(&self, signal: &str) {
+        if let Some(pid) = self.pid() {
+            let _ = Command::new("kill")
+                .args([signal, &pid.to_string()])
+                .status();
+        }
+    }
+
+    fn stop(&self) {
+        let Some(mut child) = self.child.lock().unwrap().take() else {
+            return;
+        };
+        let _ = Command::new("kill").arg(child.id().to_string()).status();
+        let _ = child.wait();
+    }
+
+    fn start(&self) {
+        let log = std::fs::File::create(self.dir.join("server.log")).unwrap();
+        let child = Command::new("/usr/sbin/mariadbd")
+            .arg("--no-defaults")
+            .arg(format!("--datadir={}", self.dir.join("data").display()))
+            .arg(format!("--port={}", self.port))
+            .arg(format!("--socket={}", self.dir.join("sock").display()))
+            .args([
+                "--bind-address=127.0.0.1",
+                "--user=root",
+                "--skip-log-bin",
+                "--innodb-flush-log-at-trx-commit=0",
+            ])
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        *self.child.lock().unwrap() = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !self.answers() {
+            assert!(
+                Instant::now() < deadline,
+                "the private MariaDB did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for PrivateMariadb {
+    fn drop(&mut self) {
+        self.signal("-CONT");
+        self.stop();
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_fails_within_its_timeout_while_a_private_postgresql_is_frozen_or_stopped() {
     let dir = tmpdir();
@@ -220,20 +358,37 @@ async fn health_fails_within_its_timeout_while_a_private_postgresql_is_frozen_or
         eprintln!("skipped: no PostgreSQL binaries under /usr/lib/postgresql");
         return;
     };
+    health_through_an_outage(&pg, &dir).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_fails_within_its_timeout_while_a_private_mariadb_is_frozen_or_stopped() {
+    let dir = tmpdir();
+    let Some(db) = PrivateMariadb::start(&dir) else {
+        eprintln!("skipped: no /usr/sbin/mariadbd");
+        return;
+    };
+    health_through_an_outage(&db, &dir).await;
+}
+
+/// `placement-api` on `db`: healthy; 503 within the timeout while it is
+/// frozen; healthy after it thaws; 503 fast while it is stopped; healthy
+/// once it is started again.
+async fn health_through_an_outage(db: &dyn PrivateServer, dir: &Path) {
     let conf = write_conf(
-        &dir,
-        &pg.url(),
+        dir,
+        &db.url(),
         true,
         "[healthcheck]\ndatabase_timeout = 1\n",
     );
-    let server = Server::start(&["--config-file", conf.to_str().unwrap()], &dir).await;
+    let server = Server::start(&["--config-file", conf.to_str().unwrap()], dir).await;
     let (status, body, _) = probe(&server).await;
     assert_eq!((status, body.as_str()), (200, "OK"));
 
     // Frozen: connections stay open but nothing answers. Every probe
     // returns within the timeout (1 s; an answer is reused for 1 s), and a
     // 503 comes within the reuse window plus the timeout (with slack).
-    pg.signal_all("-STOP");
+    db.signal("-STOP");
     let frozen = Instant::now();
     let mut failed = None;
     while frozen.elapsed() < Duration::from_secs(5) {
@@ -265,20 +420,20 @@ async fn health_fails_within_its_timeout_while_a_private_postgresql_is_frozen_or
     );
 
     // Thawed: healthy again, without a restart.
-    pg.signal_all("-CONT");
+    db.signal("-CONT");
     assert!(
         wait_for_status(&server, 200, Duration::from_secs(10)).await,
         "healthy again after SIGCONT"
     );
 
     // Stopped: refused connections fail fast.
-    pg.ctl("stop");
+    db.stop();
     let stopped = Instant::now();
     assert!(wait_for_status(&server, 503, Duration::from_secs(4)).await);
     assert!(stopped.elapsed() < Duration::from_secs(3));
 
     // Started again: healthy again.
-    pg.ctl("start");
+    db.start();
     assert!(wait_for_status(&server, 200, Duration::from_secs(10)).await);
     drop(server);
 }
